@@ -1,0 +1,1 @@
+"""Reference device profiles shipped with hazard-gateway (YAML files in this folder)."""

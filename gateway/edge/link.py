@@ -1,0 +1,131 @@
+"""A Modbus link: one TCP connection or one serial bus, owned by one task at a time.
+
+Peers' users keep hitting corrupted frames when several threads drive one RS-485
+bus (ThingsBoard gateway #905). Here every device on a serial port (or behind one
+TCP gateway endpoint) shares one link, and the link runs one transaction at a time
+under a lock, with an optional pause after each request for slow devices.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
+from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
+
+from gateway.config import Device
+from gateway.datatypes import Table
+from gateway.errors import (
+    DeviceConnectError,
+    DeviceError,
+    DeviceExceptionResponse,
+    DeviceTimeout,
+)
+
+__all__ = ["ModbusLink", "link_key", "open_link"]
+
+log = logging.getLogger(__name__)
+
+
+def link_key(device: Device) -> str:
+    """Devices with equal keys share a link: a serial port, or a TCP host:port."""
+    if device.config.serial is not None:
+        return f"serial:{device.config.serial.port}"
+    assert device.config.tcp is not None
+    return f"tcp:{device.config.tcp.host}:{device.config.tcp.port}"
+
+
+class ModbusLink:
+    """One pymodbus client, serialised by a lock; reconnecting is the poller's choice."""
+
+    def __init__(self, key: str, client: Any) -> None:
+        self.key = key
+        self._client = client
+        self._lock = asyncio.Lock()
+        self.users = 0
+
+    @property
+    def connected(self) -> bool:
+        """Whether the underlying transport is up."""
+        return bool(self._client.connected)
+
+    async def connect(self) -> None:
+        """Open the transport; DeviceConnectError when that fails."""
+        async with self._lock:
+            if self._client.connected:
+                return
+            try:
+                ok = await self._client.connect()
+            except (OSError, ModbusException) as exc:
+                msg = f"{self.key}: cannot connect: {exc}"
+                raise DeviceConnectError(msg) from exc
+            if not ok:
+                msg = f"{self.key}: cannot connect"
+                raise DeviceConnectError(msg)
+
+    def close(self) -> None:
+        """Close the transport (the next poll reconnects)."""
+        self._client.close()
+
+    async def read(
+        self, table: Table, address: int, count: int, unit: int, pause_s: float = 0.0
+    ) -> list[int]:
+        """Read ``count`` registers (or bits) from ``table``; one transaction on the link."""
+        async with self._lock:
+            try:
+                response = await self._call(table, address, count, unit)
+            finally:
+                if pause_s > 0:
+                    await asyncio.sleep(pause_s)
+        if response.isError():
+            code = int(getattr(response, "exception_code", 0))
+            raise DeviceExceptionResponse(code, f"{self.key} unit {unit} {table} {address}+{count}")
+        if table.is_bit_table:
+            return [int(b) for b in response.bits[:count]]
+        return list(response.registers)
+
+    async def _call(self, table: Table, address: int, count: int, unit: int) -> Any:
+        client = self._client
+        if not client.connected:
+            msg = f"{self.key}: not connected"
+            raise DeviceConnectError(msg)
+        method = {
+            Table.HOLDING: client.read_holding_registers,
+            Table.INPUT: client.read_input_registers,
+            Table.COIL: client.read_coils,
+            Table.DISCRETE: client.read_discrete_inputs,
+        }[table]
+        try:
+            return await method(address, count=count, device_id=unit)
+        except ModbusIOException as exc:
+            msg_0 = f"{self.key} unit {unit}: no answer ({exc})"
+            raise DeviceTimeout(msg_0) from exc
+        except ConnectionException as exc:
+            msg_0 = f"{self.key}: connection lost ({exc})"
+            raise DeviceConnectError(msg_0) from exc
+        except (ModbusException, OSError) as exc:
+            msg_0 = f"{self.key} unit {unit}: {exc}"
+            raise DeviceError(msg_0) from exc
+
+
+def open_link(device: Device) -> ModbusLink:
+    """A new (not yet connected) link for ``device``'s endpoint."""
+    timeout = device.config.timeout_s
+    common: dict[str, Any] = {"timeout": timeout, "retries": 0, "reconnect_delay": 0}
+    if device.config.serial is not None:
+        serial = device.config.serial
+        client: Any = AsyncModbusSerialClient(
+            serial.port,
+            baudrate=serial.baudrate,
+            parity=serial.parity,
+            stopbits=serial.stopbits,
+            bytesize=serial.bytesize,
+            **common,
+        )
+    else:
+        assert device.config.tcp is not None
+        tcp = device.config.tcp
+        client = AsyncModbusTcpClient(tcp.host, port=tcp.port, **common)
+    return ModbusLink(link_key(device), client)

@@ -1,0 +1,61 @@
+"""What a poll produces: values with their acquisition time and quality.
+
+Every sample keeps the time it was read and its quality all the way to the
+database; nothing downstream re-stamps it (stale data must never look fresh).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["DeviceStats", "PollSample", "Quality"]
+
+
+class Quality(IntEnum):
+    """Per-sample quality code (0 is good; anything else is a communication fault)."""
+
+    GOOD = 0
+    COMM = 1  # the device did not answer or the link is down
+    DEVICE_ERROR = 2  # the device answered with a Modbus exception
+    DECODE = 3  # the registers could not be decoded
+
+
+@dataclass(frozen=True)
+class PollSample:
+    """One poll of one device: a value and a quality per point, read at ``ts``."""
+
+    device: str
+    ts: float  # acquisition time, seconds since the epoch (UTC)
+    values: npt.NDArray[np.float32]
+    quality: npt.NDArray[np.uint8]
+
+    @property
+    def good(self) -> bool:
+        """True when every point of the poll is good."""
+        return not self.quality.any()
+
+
+@dataclass
+class DeviceStats:
+    """Counters of one device's polling, for the console, status topic and tests."""
+
+    polls: int = 0
+    ok: int = 0
+    failures: int = 0
+    overruns: int = 0
+    reconnects: int = 0
+    reads: int = 0
+    consecutive_failures: int = 0
+    last_ok_ts: float | None = None
+    last_error: str = ""
+    poll_starts: list[float] = field(default_factory=list)
+
+    def record_start(self, when: float, keep: int = 2000) -> None:
+        """Remember when polls started (bounded), to measure the real poll period."""
+        self.poll_starts.append(when)
+        if len(self.poll_starts) > keep:
+            del self.poll_starts[: len(self.poll_starts) - keep]

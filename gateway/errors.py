@@ -1,0 +1,91 @@
+"""The one exception tree of hazard-gateway.
+
+Every error the gateway raises on purpose derives from :class:`GatewayError`;
+third-party exceptions are wrapped at the boundary where they occur::
+
+    GatewayError
+    ├── ConfigError          a profile or site file is wrong (carries every Problem found)
+    │   ├── ProfileError     ... in a device profile
+    │   └── SiteError        ... in a site file
+    ├── DeviceError          a field device could not be read
+    │   ├── DeviceConnectError     no connection (refused, unreachable, port missing)
+    │   ├── DeviceTimeout          no answer within the timeout
+    │   └── DeviceExceptionResponse the device answered with a Modbus exception code
+    └── DecodeError          registers could not be turned into a value
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "ConfigError",
+    "DecodeError",
+    "DeviceConnectError",
+    "DeviceError",
+    "DeviceExceptionResponse",
+    "DeviceTimeout",
+    "GatewayError",
+    "Problem",
+    "ProfileError",
+    "SiteError",
+]
+
+
+class GatewayError(Exception):
+    """Base of every error raised by hazard-gateway on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a configuration file, with where it is."""
+
+    file: str
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        field = f" {self.field}:" if self.field else ""
+        return f"{where}:{field} {self.message}"
+
+
+class ConfigError(GatewayError):
+    """A configuration file is wrong; ``problems`` lists everything found in it."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class ProfileError(ConfigError):
+    """A device profile is wrong."""
+
+
+class SiteError(ConfigError):
+    """A site file is wrong."""
+
+
+class DeviceError(GatewayError):
+    """A field device could not be read."""
+
+
+class DeviceConnectError(DeviceError):
+    """No connection to the device (refused, unreachable, serial port missing)."""
+
+
+class DeviceTimeout(DeviceError):
+    """The device did not answer within its timeout."""
+
+
+class DeviceExceptionResponse(DeviceError):
+    """The device answered with a Modbus exception code (e.g. 2 = illegal address)."""
+
+    def __init__(self, code: int, what: str) -> None:
+        self.code = code
+        super().__init__(f"{what}: Modbus exception code {code}")
+
+
+class DecodeError(GatewayError):
+    """Registers could not be turned into a value."""

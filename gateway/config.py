@@ -9,7 +9,7 @@ SiteError/ProfileError that lists every problem with its file and line.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -38,6 +38,8 @@ __all__ = [
     "SiteConfig",
     "TcpEndpoint",
     "load_site",
+    "resolve_profile",
+    "with_tcp_ports",
 ]
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"  # safe as an MQTT topic level
@@ -286,3 +288,32 @@ def _line_of(device: DeviceConfig) -> str:
         return device.serial.port
     assert device.tcp is not None
     return f"{device.tcp.host}:{device.tcp.port}"
+
+
+def with_tcp_ports(site: Site, port_for: Callable[[str, int], int]) -> Site:
+    """The same site with each TCP endpoint moved to ``port_for(host, port)``.
+
+    Devices that shared an endpoint still share the new one. The demo uses this to
+    run on free ports whatever else the machine is running.
+    """
+    moved: dict[tuple[str, int], int] = {}
+    devices = []
+    for device in site.devices:
+        tcp = device.config.tcp
+        if tcp is None:
+            devices.append(device)
+            continue
+        port = moved.setdefault((tcp.host, tcp.port), port_for(tcp.host, tcp.port))
+        config = device.config.model_copy(update={"tcp": TcpEndpoint(host=tcp.host, port=port)})
+        devices.append(Device(config, device.profile, device.points))
+    return Site(site.config, tuple(devices), site.path)
+
+
+def resolve_profile(ref: str, base: Path | None = None) -> DeviceProfile:
+    """Load a profile by id (a built-in or one in ``base``) or by path; ConfigError if absent."""
+    folder = base or Path.cwd()
+    found = _find_profile(ref, [folder, builtin_profiles_dir()], folder)
+    if found is None:
+        message = f"no profile {ref!r} (not a file, not in {builtin_profiles_dir()})"
+        raise SiteError([Problem(ref, None, "profile", message)])
+    return load_profile(found)

@@ -25,7 +25,15 @@ def parse_model(model: type[M], doc: SourceDoc) -> M | list[Problem]:
     try:
         return model.model_validate(doc.data)
     except ValidationError as exc:
-        return [_to_problem(doc, err) for err in exc.errors()]
+        return [_to_problem(doc, err) for err in exc.errors() if not _too_short_by_failures(err)]
+
+
+def _too_short_by_failures(err: Any) -> bool:
+    # A list with a bad item also fails its min_length ("at least 1 item ..., not 0"):
+    # noise, since the item's own error is reported.
+    if err["type"] != "too_short" or not isinstance(err.get("input"), list | tuple):
+        return False
+    return len(err["input"]) >= err.get("ctx", {}).get("min_length", 0)
 
 
 def _to_problem(doc: SourceDoc, err: Any) -> Problem:

@@ -41,7 +41,9 @@ class PointCodec:
         if point.type is DataType.BOOL:
             if point.bit is None:  # a coil or discrete input: the word is the bit
                 return float(bool(words[0]))
-            return float((words[0] >> point.bit) & 1)
+            # `bit` numbers the bits of the register's value, as a bitfield point sees it.
+            word = swap_bytes(words[0]) if self.byte_swap else words[0]
+            return float((word >> point.bit) & 1)
         ordered = list(words)
         if self.byte_swap:
             ordered = [swap_bytes(w) for w in ordered]
@@ -64,7 +66,12 @@ class PointCodec:
         point = self.point
         raw = (value - point.offset) / point.scale
         if point.type is DataType.BOOL:
-            return [1 if raw >= 0.5 else 0]
+            on = 1 if raw >= 0.5 else 0
+            if point.bit is None:
+                return [on]
+            # Only this point's bit is set; the caller ORs the bits of a shared register.
+            word = on << point.bit
+            return [swap_bytes(word) if self.byte_swap else word]
         if TYPE_INFO[point.type].is_integer:
             raw = self._clamp_integer(raw)
         packed = self.unpacker.pack(int(raw) if TYPE_INFO[point.type].is_integer else raw)

@@ -11,13 +11,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from gateway.config import Device, Site
 from gateway.profiles import Kind, Point
 
-__all__ = ["SCENARIOS", "ScenarioEngine"]
+__all__ = ["SCENARIOS", "ScenarioEngine", "ValueSource"]
 
 CYCLE_S = 60.0
 NOISE_TICK_S = 0.1
@@ -67,6 +68,18 @@ def _rise_and_fall(t: float, base: float, peak: float) -> float:
     return _ramp(t, 28, 43, peak, base)
 
 
+class ValueSource(Protocol):
+    """What the simulator asks: a point's value, and whether a device answers at all."""
+
+    def value(self, device: Device, point: Point, elapsed: float) -> float:
+        """Engineering value of ``point`` at ``elapsed`` seconds after start."""
+        ...
+
+    def device_down(self, device: Device, elapsed: float) -> bool:
+        """True while ``device`` must stay silent."""
+        ...
+
+
 @dataclass(frozen=True)
 class Target:
     """A point a scenario drives, found by kind."""
@@ -87,7 +100,9 @@ def _first(site: Site, kinds: tuple[Kind, ...]) -> Target | None:
     return None
 
 
-def _gas_leak(engine: ScenarioEngine, device: Device, point: Point, t: float, base: float) -> float | None:
+def _gas_leak(
+    engine: ScenarioEngine, device: Device, point: Point, t: float, base: float
+) -> float | None:
     if engine.is_target(device, point, (Kind.GAS_LEL, Kind.GAS_PPM)):
         return _rise_and_fall(t, base, _excursion_peak(point, base))
     return None
@@ -102,7 +117,9 @@ def _tank_overfill(
     return None
 
 
-def _dust_clog(engine: ScenarioEngine, device: Device, point: Point, t: float, base: float) -> float | None:
+def _dust_clog(
+    engine: ScenarioEngine, device: Device, point: Point, t: float, base: float
+) -> float | None:
     target = engine.target_of((Kind.DIFF_PRESSURE_PA,))
     if target is None or device.name != target.device:
         return None

@@ -24,7 +24,7 @@ from gateway.config import Device, Site
 from gateway.datatypes import Table
 from gateway.edge.codec import PointCodec, codec_for
 from gateway.edge.link import link_key
-from gateway.simulator.scenarios import ScenarioEngine
+from gateway.simulator.scenarios import ScenarioEngine, ValueSource
 
 __all__ = ["DeviceImage", "Simulator"]
 
@@ -39,7 +39,7 @@ class DeviceImage:
     """The registers of one simulated device, refreshed from the scenario on demand."""
 
     device: Device
-    engine: ScenarioEngine
+    engine: ValueSource
     started: float
     refresh_s: float = 0.02
     codecs: dict[Table, list[tuple[int, PointCodec]]] = field(default_factory=dict)
@@ -50,6 +50,8 @@ class DeviceImage:
         grouped: dict[Table, list[tuple[int, PointCodec]]] = defaultdict(list)
         for point in self.device.points:
             grouped[point.table].append((point.address, codec_for(self.device.profile, point)))
+        for members in grouped.values():
+            members.sort(key=lambda item: item[1].point.bit is not None)
         self.codecs = dict(grouped)
         for table, members in self.codecs.items():
             first = min(a for a, _ in members)
@@ -107,6 +109,8 @@ class DeviceImage:
             words = codec.encode(value)
             if table.is_bit_table:
                 _set_bit(registers, address - start * 16, bool(words[0]))
+            elif codec.point.bit is not None:  # a flag inside a shared status register
+                _set_bit(registers, (address - start) * 16 + codec.point.bit, bool(words[0]))
             else:
                 offset = address - start
                 registers[offset : offset + len(words)] = words
@@ -135,9 +139,11 @@ class Simulator:
         scenario: str = "normal",
         seed: int = 0,
         devices: Sequence[Device] | None = None,
+        *,
+        source: ValueSource | None = None,
     ) -> None:
         self.site = site
-        self.engine = ScenarioEngine(site, scenario, seed)
+        self.engine = source or ScenarioEngine(site, scenario, seed)
         self.started = time.monotonic()
         chosen = devices if devices is not None else site.devices
         self.images = [DeviceImage(d, self.engine, self.started) for d in chosen]

@@ -2,14 +2,13 @@
 
 The config is generated per instance so each test gets a fresh broker (or a shared one with
 known settings). Mosquitto started as root drops to the ``mosquitto`` user unless told
-otherwise, and could then no longer read the 0600 files in the work folder, so the config
-names the current user.
+otherwise, and could then no longer read the 0600 files in the work folder, so as root the
+config says ``user root``.
 """
 
 from __future__ import annotations
 
 import base64
-import getpass
 import hashlib
 import os
 import subprocess
@@ -114,7 +113,7 @@ class Mosquitto(ServerProcess):
     def config_text(self) -> str:
         """The generated mosquitto.conf."""
         lines = [
-            f"user {getpass.getuser()}",
+            *(["user root"] if os.geteuid() == 0 else []),
             f"listener {self.port} {self.host}",
             f"allow_anonymous {str(self.allow_anonymous).lower()}",
             f"persistence {str(self.persistence).lower()}",

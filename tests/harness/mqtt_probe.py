@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Any, Self
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from .waiting import wait_for
@@ -62,7 +63,7 @@ class MqttProbe:
         self._connack: queue.Queue[ReasonCode] = queue.Queue()
         self._lock = threading.Lock()
         self._subacks: dict[int, list[ReasonCode]] = {}
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
         if username is not None:
             self.client.username_pw_set(username, password)
         if ca_cert is not None:
@@ -85,7 +86,9 @@ class MqttProbe:
 
     def _on_message(self, _c: mqtt.Client, _u: Any, message: mqtt.MQTTMessage) -> None:
         self.messages.put(
-            ReceivedMessage(message.topic, message.payload, message.qos, bool(message.retain))
+            ReceivedMessage(
+                message.topic, bytes(message.payload), message.qos, bool(message.retain)
+            )
         )
 
     def _on_subscribe(
@@ -94,15 +97,21 @@ class MqttProbe:
         self._subacks[mid] = list(codes)
 
     def connect(self, timeout: float = 5.0) -> Self:
-        """Connect and wait for CONNACK; raise ``MqttConnectError`` when refused."""
+        """Connect and wait for CONNACK; raise ``MqttConnectError`` when refused.
+
+        On any failure the network loop is stopped, so a refused probe does not keep
+        reconnecting in the background for the rest of the test run.
+        """
         self.client.connect(self.host, self.port, keepalive=30)
         self.client.loop_start()
         try:
             reason = self._connack.get(timeout=timeout)
         except queue.Empty:
+            self.close()
             msg = f"no CONNACK from {self.host}:{self.port} within {timeout} s"
             raise TimeoutError(msg) from None
         if reason.is_failure:
+            self.close()
             raise MqttConnectError(reason)
         return self
 
@@ -113,7 +122,7 @@ class MqttProbe:
     def subscribe(self, topic: str, qos: int = 1, timeout: float = 5.0) -> None:
         """Subscribe and wait for SUBACK; raise ``PermissionError`` when the broker refuses."""
         result, mid = self.client.subscribe(topic, qos)
-        if result != mqtt.MQTT_ERR_SUCCESS:
+        if result != mqtt.MQTT_ERR_SUCCESS or mid is None:
             msg = f"subscribe to {topic!r} failed to send (rc={result})"
             raise ConnectionError(msg)
         codes = wait_for(lambda: self._subacks.get(mid), timeout, f"SUBACK for {topic!r}")

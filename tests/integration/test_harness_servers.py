@@ -7,10 +7,11 @@ import socket
 import ssl
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 import serial
-from influxdb_client import InfluxDBClient
+from influxdb_client.client.influxdb_client import InfluxDBClient
 from influxdb_client.client.write_api import SYNCHRONOUS
 
 from tests.harness import (
@@ -64,7 +65,7 @@ def test_mosquitto_restart_keeps_port_and_clients_reconnect(mosquitto: Mosquitto
 
 
 def test_password_and_acl_limit_each_user_to_its_topics(
-    start_server: StartServer, tmp_path
+    start_server: StartServer, tmp_path: Path
 ) -> None:
     broker = start_server(
         Mosquitto, tmp_path / "m", users={"edge": "edge-pw", "reader": "reader-pw"}, acl=ACL
@@ -74,10 +75,10 @@ def test_password_and_acl_limit_each_user_to_its_topics(
     with pytest.raises(MqttConnectError):
         MqttProbe(broker.host, broker.port, username="edge", password="wrong").connect()
 
-    auth = {"host": broker.host, "port": broker.port}
+    host, port = broker.host, broker.port
     with (
-        MqttProbe(**auth, username="reader", password="reader-pw") as reader,
-        MqttProbe(**auth, username="edge", password="edge-pw") as edge,
+        MqttProbe(host, port, username="reader", password="reader-pw") as reader,
+        MqttProbe(host, port, username="edge", password="edge-pw") as edge,
     ):
         reader.subscribe("sites/#")
         edge.publish("sites/site2/alarms", b"denied")  # broker acks but drops it
@@ -89,7 +90,7 @@ def test_password_and_acl_limit_each_user_to_its_topics(
 
 
 def test_tls_listener_accepts_only_clients_trusting_the_test_ca(
-    start_server: StartServer, tmp_path, pki: TestPKI
+    start_server: StartServer, tmp_path: Path, pki: TestPKI
 ) -> None:
     tls = MosquittoTLS(pki.ca_cert, pki.server_cert, pki.server_key)
     broker = start_server(Mosquitto, tmp_path / "m", tls=tls)

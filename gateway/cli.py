@@ -1,0 +1,61 @@
+"""`hazard-gateway`: the command line of the gateway.
+
+Each subcommand lives in its own module under gateway/commands/ and registers its
+parser here; user mistakes (a bad profile, a missing file) print a located error and
+exit 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from gateway.commands import demo, edge, probe, profiles, simulate
+from gateway.errors import ConfigError, GatewayError
+
+__all__ = ["build_parser", "main"]
+
+EXIT_USER_ERROR = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="hazard-gateway",
+        description=(
+            "Monitoring gateway for major hazard sources and combustible-dust workshops: "
+            "polls Modbus gas/dust/level detectors, raises graded alarms, publishes over MQTT."
+        ),
+        epilog="Start with `hazard-gateway demo`. Docs: docs/profiles.md, docs/operations.md.",
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in (demo, simulate, edge, profiles, probe):
+        module.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.run(args))
+    except ConfigError as exc:
+        print(f"error: {len(exc.problems)} problem(s):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except (GatewayError, OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per `hazard-gateway` subcommand; each exposes ``register(subparsers)``."""

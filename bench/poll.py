@@ -1,6 +1,6 @@
 """Polling bench: our edge agent's Modbus reads against a libmodbus C client.
 
-    python3 bench/poll.py [--devices 8] [--seconds 3] [--quick] [--profile]
+    python3 bench/poll.py [--devices 8] [--seconds 2] [--repeat 5] [--quick] [--profile]
 
 What it does, in one run:
 
@@ -351,11 +351,11 @@ def _print_profile(profiler: cProfile.Profile, top: int = 25) -> None:
     print(out.getvalue())
 
 
-def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - a bench script, read top down
+def main(argv: list[str] | None = None) -> int:
     """Run the matrix and print the table; exit 0 unless something broke (MISS is not an error)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=8, help="simulated devices (default 8)")
-    parser.add_argument("--seconds", type=float, default=3.0, help="seconds per cell and client")
+    parser.add_argument("--seconds", type=float, default=2.0, help="seconds per cell and client")
     parser.add_argument("--quick", action="store_true", help="4 devices, 0.5 s per cell")
     parser.add_argument("--repeat", type=int, default=None, help="rounds per cell (best kept)")
     parser.add_argument("--profile", action="store_true", help="cProfile our 4x125 cell")
@@ -364,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0915 - a bench scrip
     if args.quick:
         args.devices, args.seconds = 4, 0.5
     if args.repeat is None:
-        args.repeat = 1 if args.quick else 3
+        args.repeat = 1 if args.quick else 5
     if args.devices < max(CONNECTIONS):
         parser.error(f"--devices must be at least {max(CONNECTIONS)} (one per connection)")
     warmup = 0.1 if args.quick else 0.5

@@ -27,18 +27,22 @@ class SampleClock:
     def begin(self, t0: float, dt: float) -> tuple[int, int]:
         """Check a block's timing; return (global index, time index) of its first sample."""
         if not (isinstance(dt, float | int) and math.isfinite(dt) and dt > 0.0):
-            raise ValueError(f"dt={dt!r}: must be a finite number > 0")
+            msg = f"dt={dt!r}: must be a finite number > 0"
+            raise ValueError(msg)
         if not (isinstance(t0, float | int) and math.isfinite(t0)):
-            raise ValueError(f"t0={t0!r}: must be a finite number")
+            msg = f"t0={t0!r}: must be a finite number"
+            raise ValueError(msg)
         if math.isnan(self.dt):
             self.dt, self.t_origin = float(dt), float(t0)
         elif float(dt) != self.dt:
-            raise ValueError(f"dt={dt!r}: differs from dt={self.dt!r} of earlier blocks")
+            msg = f"dt={dt!r}: differs from dt={self.dt!r} of earlier blocks"
+            raise ValueError(msg)
         else:
             expected = self.t_origin + (self.k - self.k_origin) * self.dt
             if t0 < expected - 0.5 * self.dt:
+                msg = f"t0={t0!r}: earlier than the expected {expected!r} (time went backwards)"
                 raise ValueError(
-                    f"t0={t0!r}: earlier than the expected {expected!r} (time went backwards)"
+                    msg
                 )
             if t0 > expected + 0.5 * self.dt:
                 self.t_origin, self.k_origin = float(t0), self.k

@@ -1,3 +1,5 @@
+# ruff: noqa: PLR0124, N803
+# (x != x is the NaN test inside kernels; S/IS/FS name the settings/state matrices)
 """Private numba kernels of the detector (semantics: see `edge_core.detector`).
 
 Layout
@@ -18,7 +20,7 @@ with fresh buffers -- this is correct because results never depend on block spli
 Fast path: a run of up to `_CHUNK` samples is summarised without the state machine when
 the state is at rest (no pending delay, not in fault) and the run is proven quiet: every
 value within the float32 band in which no limit machine changes state (checked through
-integer min/max of order-preserving bit keys, which also rejects NaN and inf), every
+min/max of the run plus a NaN check through its sum; the band excludes inf), every
 |v[k] - v[k-w]| within the ROC band, no bad quality, and a guaranteed stuck-timer reset
 ("big jump": |v[j] - v[j-1]| > 2 * stuck_epsilon forces a change at j) within the run.
 Anything else goes through the exact per-sample path.
@@ -26,6 +28,7 @@ Anything else goes through the exact per-sample path.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -34,6 +37,7 @@ from numba import njit, prange
 
 from edge_core.config import (
     S_DEADBAND,
+    S_H,
     S_HEARTBEAT,
     S_HH,
     S_L,
@@ -50,7 +54,6 @@ from edge_core.config import (
     S_STUCK_EPS,
     S_VALID_HI,
     S_VALID_LO,
-    S_H,
     S_WINDOW_S,
 )
 
@@ -164,24 +167,29 @@ def _f32_lt(x):  # type: ignore[no-untyped-def]
     return f
 
 
-@_jit()
-def _key(bits):  # type: ignore[no-untyped-def]
-    """Order-preserving int32 key of float32 bits (NaN sorts beyond +-inf)."""
-    return bits ^ ((bits >> np.int32(31)) & np.int32(0x7FFFFFFF))
+@_jit(fastmath={"nnan", "nsz"})
+def _fmin(a, b):  # type: ignore[no-untyped-def]
+    return a if a < b else b
 
 
-@_jit(fastmath={"reassoc", "nsz", "contract"})
-def _scan(x, xi, c, a, b):  # type: ignore[no-untyped-def]
-    """(min key, max key, float64 sum) of x[c, a:b]."""
-    kmin = np.int32(0x7FFFFFFF)
-    kmax = np.int32(-0x80000000)
+@_jit(fastmath={"nnan", "nsz"})
+def _fmax(a, b):  # type: ignore[no-untyped-def]
+    return a if a > b else b
+
+
+@_jit(fastmath={"reassoc", "nsz"})
+def _scan(x, c, a, b):  # type: ignore[no-untyped-def]
+    """(min, max, float64 sum) of x[c, a:b]; min/max are only meaningful if the sum is
+    not NaN (no NaN in the run), which the caller checks first."""
+    mn = np.float32(np.inf)
+    mx = np.float32(-np.inf)
     s = 0.0
     for j in range(a, b):
-        k = _key(xi[c, j])
-        kmin = min(kmin, k)
-        kmax = max(kmax, k)
-        s += np.float64(x[c, j])
-    return kmin, kmax, s
+        v = x[c, j]
+        mn = _fmin(mn, v)
+        mx = _fmax(mx, v)
+        s += np.float64(v)
+    return mn, mx, s
 
 
 @_jit()
@@ -262,8 +270,8 @@ def _close_window(agf, agi, r, na, wstart, cnt, amin, amax, asum, alast,  # type
 
 
 @_jit()
-def _channel(r, c, x, xi, q, has_q, pos, k0, kt0, t_org, dt,  # type: ignore[no-untyped-def]
-             S, IS, FS, hist, evf, evu, agf, agi, counts, scratch, scratch_i):
+def _channel(r, c, x, q, has_q, pos, k0, kt0, t_org, dt,  # type: ignore[no-untyped-def]
+             S, IS, FS, hist, evf, evu, agf, agi, counts):
     """Process channel c from sample `pos` to the end (or until output row r is full)."""
     n = x.shape[1]
     cap = evf.shape[1]
@@ -276,19 +284,19 @@ def _channel(r, c, x, xi, q, has_q, pos, k0, kt0, t_org, dt,  # type: ignore[no-
     n_off = np.int64(S[c, S_N_OFF])
     roc = S[c, S_ROC]
     has_roc = roc > 0.0
+    chunk = _CHUNK
     w = np.int64(S[c, S_ROC_W])
     rws = S[c, S_ROC_WINDOW_S]
     rthr = roc - S[c, S_ROC_DEADBAND]
     latch = S[c, S_LATCH] != 0.0
     vlo, vhi = S[c, S_VALID_LO], S[c, S_VALID_HI]
-    n_stuck = np.int64(S[c, S_N_STUCK])
+    n_stuck = int(S[c, S_N_STUCK])
     seps = S[c, S_STUCK_EPS]
     big = 2.0 * seps * (1.0 + 1e-12)
     ws = S[c, S_WINDOW_S]
     rep_db, hb = S[c, S_REPORT_DB], S[c, S_HEARTBEAT]
-    chunk = _CHUNK
     if n_stuck > 0:
-        chunk = min(chunk, n_stuck)
+        chunk = n_stuck if n_stuck < _CHUNK else _CHUNK
     # fixed parts of the quiet band: valid range, finite
     blo0 = np.float32(-_FLT_MAX)
     bhi0 = np.float32(_FLT_MAX)
@@ -377,17 +385,13 @@ def _channel(r, c, x, xi, q, has_q, pos, k0, kt0, t_org, dt,  # type: ignore[no-
             if ok and has_q:
                 ok = _qmax(q, c, i, ce) == 0
             if ok:
-                kmin, kmax, ssum = _scan(x, xi, c, i, ce)
-                scratch[0] = lo
-                scratch[1] = hi
-                ok = kmin >= _key(scratch_i[0]) and kmax <= _key(scratch_i[1])
+                cmin, cmax, ssum = _scan(x, c, i, ce)
+                ok = ssum == ssum and cmin >= lo and cmax <= hi
                 if ok and has_roc:
                     ok = _roc_violations(x, c, i, ce, w, roc_above, roc_t) == 0
                 if ok:
-                    scratch_i[0] = _key(kmin)
-                    scratch_i[1] = _key(kmax)
-                    amin = min(amin, np.float64(scratch[0]))
-                    amax = max(amax, np.float64(scratch[1]))
+                    amin = min(amin, np.float64(cmin))
+                    amax = max(amax, np.float64(cmax))
                     asum += ssum
                     acnt += ce - i
                     alast = np.float64(x[c, ce - 1])
@@ -504,7 +508,7 @@ def _channel(r, c, x, xi, q, has_q, pos, k0, kt0, t_org, dt,  # type: ignore[no-
 
 
 _SIG = (
-    "void(int64[::1], float32[:, ::1], int32[:, ::1], uint8[:, ::1], boolean, int64[::1],"
+    "void(int64[::1], float32[:, ::1], uint8[:, ::1], boolean, int64[::1],"
     " int64, int64, float64, float64, float64[:, ::1], int64[:, ::1], float64[:, ::1],"
     " float32[:, ::1], float64[:, :, ::1], uint8[:, :, ::1], float64[:, :, ::1],"
     " int64[:, :, ::1], int64[:, ::1])"
@@ -512,23 +516,25 @@ _SIG = (
 
 
 @_jit(_SIG)
-def _kernel_serial(chans, x, xi, q, has_q, pos, k0, kt0, t_org, dt,  # type: ignore[no-untyped-def]
+def _kernel_serial(chans, x, q, has_q, pos, k0, kt0, t_org, dt,  # type: ignore[no-untyped-def]
                    S, IS, FS, hist, evf, evu, agf, agi, counts):
-    scratch = np.empty(2, np.float32)
-    scratch_i = scratch.view(np.int32)
     for r in range(chans.shape[0]):
-        _channel(r, chans[r], x, xi, q, has_q, pos[r], k0, kt0, t_org, dt,
-                 S, IS, FS, hist, evf, evu, agf, agi, counts, scratch, scratch_i)
+        _channel(r, chans[r], x, q, has_q, pos[r], k0, kt0, t_org, dt,
+                 S, IS, FS, hist, evf, evu, agf, agi, counts)
 
 
-@_jit(_SIG, parallel=True)
-def _kernel_parallel(chans, x, xi, q, has_q, pos, k0, kt0, t_org, dt,  # type: ignore[no-untyped-def]
-                     S, IS, FS, hist, evf, evu, agf, agi, counts):
-    for r in prange(chans.shape[0]):
-        scratch = np.empty(2, np.float32)
-        scratch_i = scratch.view(np.int32)
-        _channel(r, chans[r], x, xi, q, has_q, pos[r], k0, kt0, t_org, dt,
-                 S, IS, FS, hist, evf, evu, agf, agi, counts, scratch, scratch_i)
+@functools.cache
+def parallel_kernel() -> Callable[..., None]:
+    """The prange kernel, compiled (or loaded from cache) on first use only."""
+
+    @_jit(_SIG, parallel=True)
+    def _kernel_parallel(chans, x, q, has_q, pos, k0, kt0, t_org, dt,  # type: ignore[no-untyped-def]
+                         S, IS, FS, hist, evf, evu, agf, agi, counts):
+        for r in prange(chans.shape[0]):
+            _channel(r, chans[r], x, q, has_q, pos[r], k0, kt0, t_org, dt,
+                     S, IS, FS, hist, evf, evu, agf, agi, counts)
+
+    return _kernel_parallel  # type: ignore[no-any-return]
 
 
 @_jit("int64[::1](int64[::1], int64)")

@@ -9,6 +9,7 @@ uses the same helpers so both agree on the sample at which a delay expires.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
@@ -73,13 +74,19 @@ class ChannelConfig:
     heartbeat_s: float = 60.0
 
     def __post_init__(self) -> None:
-        problems = []
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name != "latch" and (isinstance(value, bool) or not isinstance(value, float | int)):
-                problems.append(f"{f.name}={value!r} must be a number")
+        problems = [
+            f"{f.name}={getattr(self, f.name)!r} must be a number"
+            for f in fields(self)
+            if f.name != "latch" and not _is_number(getattr(self, f.name))
+        ]
         if problems:
             raise ValueError("ChannelConfig: " + "; ".join(problems))
+        problems = self._range_problems()
+        if problems:
+            raise ValueError("ChannelConfig: " + "; ".join(problems))
+
+    def _range_problems(self) -> list[str]:
+        problems = []
         for name in ("deadband", "on_delay_s", "off_delay_s", "roc_deadband", "stuck_epsilon",
                      "report_deadband"):
             value = getattr(self, name)
@@ -95,15 +102,18 @@ class ChannelConfig:
                 problems.append(f"{name}={value!r} must be >= 0 or NaN (disabled)")
         present = [(n, getattr(self, n)) for n in ("ll", "l", "h", "hh")
                    if not math.isnan(getattr(self, n))]
-        for (n1, v1), (n2, v2) in zip(present, present[1:], strict=False):
+        for (n1, v1), (n2, v2) in itertools.pairwise(present):
             if not v1 <= v2:
                 problems.append(f"limits out of order: {n1}={v1!r} > {n2}={v2!r}")
         if not (math.isnan(self.valid_lo) or math.isnan(self.valid_hi)) and (
             self.valid_lo > self.valid_hi
         ):
             problems.append(f"valid_lo={self.valid_lo!r} > valid_hi={self.valid_hi!r}")
-        if problems:
-            raise ValueError("ChannelConfig: " + "; ".join(problems))
+        return problems
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, float | int) and not isinstance(value, bool)
 
 
 _EPS = 1e-9

@@ -50,9 +50,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from edge_core import _kernels as K
+from edge_core import _kernels as kern
 from edge_core._clock import SampleClock
-from edge_core.config import AlarmKind, ChannelConfig, pack_settings
+from edge_core.config import S_ROC_W, S_WINDOW_S, AlarmKind, ChannelConfig, pack_settings
 from edge_core.result import AGGREGATE_DTYPE, TRANSITION_DTYPE, BlockResult
 
 __all__ = ["Detector", "check_block"]
@@ -63,25 +63,33 @@ _PROCESS = (AlarmKind.LL, AlarmKind.L, AlarmKind.H, AlarmKind.HH, AlarmKind.ROC)
 def check_block(block: object, quality: object, n_channels: int) -> None:
     """Raise ValueError naming what is wrong with a block / quality array."""
     if not isinstance(block, np.ndarray):
-        raise TypeError(f"block must be a numpy array, got {type(block).__name__}")
+        msg = f"block must be a numpy array, got {type(block).__name__}"
+        raise TypeError(msg)
     if block.dtype != np.float32:
-        raise ValueError(f"block dtype is {block.dtype}, expected float32")
+        msg = f"block dtype is {block.dtype}, expected float32"
+        raise ValueError(msg)
     if block.ndim != 2 or block.shape[0] != n_channels:
+        msg = f"block shape is {block.shape}, expected ({n_channels}, samples) [channels x samples]"
         raise ValueError(
-            f"block shape is {block.shape}, expected ({n_channels}, samples) [channels x samples]"
+            msg
         )
     if not block.flags.c_contiguous:
-        raise ValueError("block is not C-contiguous (use np.ascontiguousarray)")
+        msg = "block is not C-contiguous (use np.ascontiguousarray)"
+        raise ValueError(msg)
     if quality is None:
         return
     if not isinstance(quality, np.ndarray):
-        raise TypeError(f"quality must be a numpy array or None, got {type(quality).__name__}")
+        msg = f"quality must be a numpy array or None, got {type(quality).__name__}"
+        raise TypeError(msg)
     if quality.dtype != np.uint8:
-        raise ValueError(f"quality dtype is {quality.dtype}, expected uint8")
+        msg = f"quality dtype is {quality.dtype}, expected uint8"
+        raise ValueError(msg)
     if quality.shape != block.shape:
-        raise ValueError(f"quality shape is {quality.shape}, expected {block.shape} like block")
+        msg = f"quality shape is {quality.shape}, expected {block.shape} like block"
+        raise ValueError(msg)
     if not quality.flags.c_contiguous:
-        raise ValueError("quality is not C-contiguous (use np.ascontiguousarray)")
+        msg = "quality is not C-contiguous (use np.ascontiguousarray)"
+        raise ValueError(msg)
 
 
 class Detector:
@@ -91,12 +99,13 @@ class Detector:
         self.configs = tuple(configs)
         for j, cfg in enumerate(self.configs):
             if not isinstance(cfg, ChannelConfig):
-                raise TypeError(f"configs[{j}] is {type(cfg).__name__}, expected ChannelConfig")
+                msg = f"configs[{j}] is {type(cfg).__name__}, expected ChannelConfig"
+                raise TypeError(msg)
         self.parallel = parallel
         self._clock = SampleClock()
         self._settings: np.ndarray | None = None
         n = len(self.configs)
-        self._istate, self._fstate, self._hist = K.new_state(n, 1)
+        self._istate, self._fstate, self._hist = kern.new_state(n, 1)
         self._dummy_q = np.zeros((1, 1), np.uint8)
 
     @property
@@ -106,17 +115,18 @@ class Detector:
     def acknowledge(self, channel: int) -> None:
         """Acknowledge the active process alarms of `channel` (matters for latched ones)."""
         if not 0 <= channel < self.n_channels:
-            raise ValueError(f"channel={channel!r}: out of range 0..{self.n_channels - 1}")
+            msg = f"channel={channel!r}: out of range 0..{self.n_channels - 1}"
+            raise ValueError(msg)
         for j in range(len(_PROCESS)):
-            if self._istate[channel, K.I_ACT + j]:
-                self._istate[channel, K.I_ACK + j] = 1
+            if self._istate[channel, kern.I_ACT + j]:
+                self._istate[channel, kern.I_ACK + j] = 1
 
     def state(self) -> np.ndarray:
         """Active flags [channels x 7] (bool) in `AlarmKind` order."""
         out = np.zeros((self.n_channels, len(AlarmKind)), np.bool_)
-        out[:, : len(_PROCESS)] = self._istate[:, K.I_ACT : K.I_ACT + len(_PROCESS)] != 0
-        out[:, AlarmKind.FAULT] = self._istate[:, K.I_FAULT] != 0
-        out[:, AlarmKind.COMM] = self._istate[:, K.I_COMM] != 0
+        out[:, : len(_PROCESS)] = self._istate[:, kern.I_ACT : kern.I_ACT + len(_PROCESS)] != 0
+        out[:, AlarmKind.FAULT] = self._istate[:, kern.I_FAULT] != 0
+        out[:, AlarmKind.COMM] = self._istate[:, kern.I_COMM] != 0
         return out
 
     def process(
@@ -127,7 +137,7 @@ class Detector:
         k0, kt0 = self._clock.begin(t0, dt)
         if self._settings is None:
             self._settings = pack_settings(self.configs, float(dt))
-            max_w = int(self._settings[:, 8].max()) if self.n_channels else 1
+            max_w = int(self._settings[:, S_ROC_W].max()) if self.n_channels else 1
             self._hist = np.zeros((self.n_channels, max(1, max_w)), np.float32)
         n = block.shape[1]
         if n == 0 or self.n_channels == 0:
@@ -142,13 +152,12 @@ class Detector:
         assert self._settings is not None
         n = block.shape[1]
         clock = self._clock
-        kernel = K._kernel_parallel if self.parallel else K._kernel_serial
-        xi = block.view(np.int32)
+        kernel = kern.parallel_kernel() if self.parallel else kern._kernel_serial
         q = self._dummy_q if quality is None else quality
         chans = np.arange(self.n_channels, dtype=np.int64)
         pos = np.zeros(self.n_channels, np.int64)
         cap = 64 + n // 64
-        span = n * clock.dt / self._settings[:, 16].min()
+        span = n * clock.dt / self._settings[:, S_WINDOW_S].min()
         acap = int(min(n + 2, span + 3))
         ev_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         ag_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
@@ -159,7 +168,7 @@ class Detector:
             agf = np.empty((m, acap, 5), np.float64)
             agi = np.empty((m, acap, 2), np.int64)
             counts = np.zeros((m, 3), np.int64)
-            kernel(chans, block, xi, q, quality is not None, pos, k0, kt0, clock.t_origin,
+            kernel(chans, block, q, quality is not None, pos, k0, kt0, clock.t_origin,
                    clock.dt, self._settings, self._istate, self._fstate, self._hist,
                    evf, evu, agf, agi, counts)
             sel = np.arange(cap) < counts[:, 1:2]
@@ -168,7 +177,7 @@ class Detector:
             ag_parts.append((np.repeat(chans, counts[:, 2]), agf[sel], agi[sel]))
             todo = counts[:, 0] < n
             chans, pos = chans[todo], counts[todo, 0]
-            cap = min(cap * 4, K.MAX_EVENTS_PER_SAMPLE * n + K.MAX_EVENTS_PER_SAMPLE)
+            cap = min(cap * 4, kern.MAX_EVENTS_PER_SAMPLE * n + kern.MAX_EVENTS_PER_SAMPLE)
             acap = min(acap * 4, n + 2)
         return BlockResult(self._transitions(ev_parts, n, kt0), self._aggregates(ag_parts))
 
@@ -180,9 +189,9 @@ class Detector:
         evu = np.concatenate([p[2] for p in parts])
         idx = evf[:, 0].astype(np.int64)
         if len(parts) > 1:  # resumed channels: restore channel order before the idx sort
-            first = K._counting_order(ch, self.n_channels)
+            first = kern._counting_order(ch, self.n_channels)
             ch, evf, evu, idx = ch[first], evf[first], evu[first], idx[first]
-        order = K._counting_order(idx, n)
+        order = kern._counting_order(idx, n)
         out = np.empty(order.size, TRANSITION_DTYPE)
         out["channel"] = ch[order]
         out["ts"] = self._clock.t_origin + (kt0 + idx[order]).astype(np.float64) * self._clock.dt
@@ -192,19 +201,20 @@ class Detector:
         out["limit"] = evf[order, 2]
         return out
 
-    @staticmethod
-    def _aggregates(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> np.ndarray:
+    def _aggregates(self, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> np.ndarray:
         ch = np.concatenate([p[0] for p in parts])
         agf = np.concatenate([p[1] for p in parts])
         agi = np.concatenate([p[2] for p in parts])
-        order = np.lexsort((ch, agf[:, 0]))
-        out = np.empty(order.size, AGGREGATE_DTYPE)
-        out["channel"] = ch[order]
-        out["window_start"] = agf[order, 0]
-        out["min"] = agf[order, 1]
-        out["max"] = agf[order, 2]
-        out["mean"] = agf[order, 3]
-        out["last"] = agf[order, 4]
-        out["count"] = agi[order, 0]
-        out["report"] = agi[order, 1] != 0
+        out = np.empty(ch.size, AGGREGATE_DTYPE)
+        if len(parts) > 1:  # resumed channels: back to (channel, window) order
+            order = kern._counting_order(ch, self.n_channels)
+            ch, agf, agi = ch[order], agf[order], agi[order]
+        out["channel"] = ch
+        out["window_start"] = agf[:, 0]
+        out["min"] = agf[:, 1]
+        out["max"] = agf[:, 2]
+        out["mean"] = agf[:, 3]
+        out["last"] = agf[:, 4]
+        out["count"] = agi[:, 0]
+        out["report"] = agi[:, 1] != 0
         return out

@@ -116,7 +116,7 @@ class ReferenceDetector:
                     ch.values.append(v)
         self.clock.advance(values.shape[1])
         events.sort(key=lambda e: (e[1], e[0]))  # stable: kinds stay in emission order
-        rows.sort(key=lambda r: (r[1], r[0]))
+        rows.sort(key=lambda r: (r[0], r[1]))
         return BlockResult(
             np.array(events, dtype=TRANSITION_DTYPE), np.array(rows, dtype=AGGREGATE_DTYPE)
         )

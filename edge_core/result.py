@@ -39,7 +39,7 @@ class BlockResult:
 
     transitions: TRANSITION_DTYPE records ordered by (ts, channel, kind).
     aggregates: AGGREGATE_DTYPE records of the telemetry windows closed by this block,
-    ordered by (window_start, channel).
+    ordered by (channel, window_start).
     """
 
     transitions: np.ndarray

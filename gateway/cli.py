@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from gateway.commands import demo, edge, probe, profiles, simulate
+from gateway.commands import demo, edge, probe, profiles, replay, simulate
 from gateway.errors import ConfigError, GatewayError
 
 __all__ = ["build_parser", "main"]
@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (demo, simulate, edge, profiles, probe):
+    for module in (demo, simulate, edge, profiles, probe, replay):
         module.register(commands)
     return parser
 
@@ -43,6 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # pymodbus logs every failed transaction with frame dumps; our poller already logs
+    # the first failure of a device (and repeats at DEBUG), so keep pymodbus for -vv.
+    logging.getLogger("pymodbus").setLevel(logging.DEBUG if args.verbose >= 2 else logging.CRITICAL)
     try:
         return int(args.run(args))
     except ConfigError as exc:

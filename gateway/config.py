@@ -25,6 +25,7 @@ from gateway.profiles import (
     Point,
     builtin_profiles_dir,
     check_alarms,
+    check_point_ranges,
     load_profile,
 )
 from gateway.yamlsource import FieldPath, SourceDoc, load_yaml_file
@@ -233,11 +234,14 @@ def _apply_overrides(
     for point in profile.points:
         override = device.points.get(point.key)
         merged = point if override is None else _merge_point(point, override)
+        where: FieldPath = ("devices", index, "points", point.key)
+        if override is not None:
+            # Only the fields an override may change: scale and valid_range.
+            found = [(p, m) for p, m in check_point_ranges(merged, where) if p[-1] != "address"]
+            problems += [doc.problem(p, m) for p, m in found]
         if override is not None and merged.alarms is not None:
-            where: FieldPath = ("devices", index, "points", point.key, "alarms")
-            problems += [
-                doc.problem(p, m) for p, m in check_alarms(merged.kind, merged.alarms, where)
-            ]
+            found = list(check_alarms(merged.kind, merged.alarms, (*where, "alarms")))
+            problems += [doc.problem(p, m) for p, m in found]
         points.append(merged)
     return tuple(points), problems
 

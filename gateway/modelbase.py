@@ -33,7 +33,8 @@ def _too_short_by_failures(err: Any) -> bool:
     # noise, since the item's own error is reported.
     if err["type"] != "too_short" or not isinstance(err.get("input"), list | tuple):
         return False
-    return len(err["input"]) >= err.get("ctx", {}).get("min_length", 0)
+    minimum: int = err.get("ctx", {}).get("min_length", 0)
+    return len(err["input"]) >= minimum
 
 
 def _to_problem(doc: SourceDoc, err: Any) -> Problem:

@@ -30,6 +30,7 @@ __all__ = [
     "Kind",
     "Point",
     "builtin_profiles_dir",
+    "check_point_ranges",
     "check_profile",
     "load_profile",
     "load_profile_doc",
@@ -146,8 +147,14 @@ class DeviceProfile(FrozenModel):
 
 def check_profile(profile: DeviceProfile) -> Iterator[tuple[FieldPath, str]]:
     """Stage two: rules across fields. Yields (field path, message) for each problem."""
+    return _check_points(list(enumerate(profile.points)))
+
+
+def _check_points(points: list[tuple[int, Point]]) -> Iterator[tuple[FieldPath, str]]:
+    # ``points`` are (index in the file, point): after a stage-one error, only the
+    # well-formed points are checked, under their own indices.
     seen_keys: dict[str, int] = {}
-    for index, point in enumerate(profile.points):
+    for index, point in points:
         where: FieldPath = ("points", index)
         if point.key in seen_keys:
             yield (
@@ -156,10 +163,10 @@ def check_profile(profile: DeviceProfile) -> Iterator[tuple[FieldPath, str]]:
             )
         seen_keys.setdefault(point.key, index)
         yield from _check_point_type(point, where)
-        yield from _check_point_ranges(point, where)
+        yield from check_point_ranges(point, where)
         if point.alarms is not None:
             yield from check_alarms(point.kind, point.alarms, (*where, "alarms"))
-    yield from _check_overlaps(profile)
+    yield from _check_overlaps(points)
 
 
 def _check_point_type(point: Point, where: FieldPath) -> Iterator[tuple[FieldPath, str]]:
@@ -173,7 +180,8 @@ def _check_point_type(point: Point, where: FieldPath) -> Iterator[tuple[FieldPat
         yield (*where, "bit"), f"bit is only for bool points (type is {point.type})"
 
 
-def _check_point_ranges(point: Point, where: FieldPath) -> Iterator[tuple[FieldPath, str]]:
+def check_point_ranges(point: Point, where: FieldPath) -> Iterator[tuple[FieldPath, str]]:
+    """Address span within 65535, a usable scale and a valid_range of [low, high]."""
     last = point.address + point.width - 1
     if last > 65535:
         yield (
@@ -212,9 +220,9 @@ def check_alarms(
                 )
 
 
-def _check_overlaps(profile: DeviceProfile) -> Iterator[tuple[FieldPath, str]]:
+def _check_overlaps(points: list[tuple[int, Point]]) -> Iterator[tuple[FieldPath, str]]:
     owners: dict[tuple[Table, int], tuple[int, Point]] = {}
-    for index, point in enumerate(profile.points):
+    for index, point in points:
         for address in range(point.address, point.address + point.width):
             slot = (point.table, address)
             other = owners.get(slot)
@@ -254,18 +262,13 @@ def _point_rules_despite_schema_errors(doc: SourceDoc) -> list[Problem]:
     raw_points = doc.data.get("points")
     if not isinstance(raw_points, list):
         return []
-    problems = []
+    well_formed = []
     for index, raw in enumerate(raw_points):
         try:
-            point = Point.model_validate(raw)
+            well_formed.append((index, Point.model_validate(raw)))
         except ValidationError:
             continue  # already reported by stage one
-        where: FieldPath = ("points", index)
-        found = [*_check_point_type(point, where), *_check_point_ranges(point, where)]
-        if point.alarms is not None:
-            found += check_alarms(point.kind, point.alarms, (*where, "alarms"))
-        problems += [doc.problem(path, message) for path, message in found]
-    return problems
+    return [doc.problem(path, message) for path, message in _check_points(well_formed)]
 
 
 def _by_line(problem: Problem) -> int:

@@ -20,7 +20,14 @@ from gateway.config import Device
 from gateway.edge.samples import PollSample
 from gateway.profiles import Point
 
-__all__ = ["DeviceDetector", "PointWindow", "TelemetryWindow", "Transition", "channel_config"]
+__all__ = [
+    "DeviceDetector",
+    "PointWindow",
+    "TelemetryWindow",
+    "Transition",
+    "alarm_kind",
+    "channel_config",
+]
 
 HEARTBEAT_S = 60.0
 
@@ -99,6 +106,11 @@ def channel_config(point: Point, window_s: float) -> ChannelConfig:
     )
 
 
+def alarm_kind(code: int) -> AlarmKind:
+    """The gateway's alarm kind of an edge_core kind code."""
+    return _KIND[CoreKind(code)]
+
+
 def _nan(value: float | None) -> float:
     return math.nan if value is None else float(value)
 
@@ -129,7 +141,7 @@ class DeviceDetector:
             Transition(
                 device=self.device.name,
                 point=self._keys[int(row["channel"])],
-                kind=_KIND[CoreKind(int(row["kind"]))],
+                kind=alarm_kind(int(row["kind"])),
                 active=bool(row["active"]),
                 value=float(row["value"]),
                 limit=float(row["limit"]),

@@ -110,7 +110,9 @@ class DeviceImage:
             if table.is_bit_table:
                 _set_bit(registers, address - start * 16, bool(words[0]))
             elif codec.point.bit is not None:  # a flag inside a shared status register
-                _set_bit(registers, (address - start) * 16 + codec.point.bit, bool(words[0]))
+                mask = codec.encode(1.0)[0]  # the flag's bit as it sits on the wire
+                offset = address - start
+                registers[offset] = (registers[offset] & ~mask) | words[0]
             else:
                 offset = address - start
                 registers[offset : offset + len(words)] = words

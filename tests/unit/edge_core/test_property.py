@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
-from edge_support import DTS, assert_same, configs, run_split, streams
+from edge_support import DTS, assert_same, concat, configs, run_split, streams
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -49,7 +51,7 @@ def test_acknowledge_between_blocks(case, ack_at) -> None:  # type: ignore[no-un
     dets = [ReferenceDetector(cfgs), Detector(cfgs)]
     outs: list[list] = [[], []]  # type: ignore[type-arg]
     bounds = [0, *cuts, n]
-    for j, (a, b) in enumerate(zip(bounds, bounds[1:], strict=False)):
+    for j, (a, b) in enumerate(itertools.pairwise(bounds)):
         for det, out in zip(dets, outs, strict=True):
             if j:
                 for c in range(len(cfgs)):
@@ -57,6 +59,4 @@ def test_acknowledge_between_blocks(case, ack_at) -> None:  # type: ignore[no-un
             blk = np.ascontiguousarray(x[:, a:b])
             qb = None if q is None else np.ascontiguousarray(q[:, a:b])
             out.append(det.process(blk, t0 + a * dt, dt, qb))
-    from edge_support import concat
-
     assert_same(concat(outs[1]), concat(outs[0]))

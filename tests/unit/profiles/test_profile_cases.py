@@ -74,7 +74,8 @@ def test_profiles_are_shipped() -> None:
 def test_profile_loads_and_validates(path: Path) -> None:
     assert PROFILE_ID.match(path.stem), f"profile id {path.stem!r} must be kebab-case"
     profile = load_profile(path)
-    assert profile.vendor == "generic"
+    if path.stem.startswith("generic-"):  # reference profiles copy no vendor's map
+        assert profile.vendor == "generic"
     assert path.read_text(encoding="utf-8").startswith("## "), "start with `##` prose notes"
 
 

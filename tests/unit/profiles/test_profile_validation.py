@@ -278,6 +278,20 @@ points:
         ],
     ),
     (
+        "duplicates and overlaps are found despite a schema error elsewhere",
+        HEADER
+        + "max_gap: 500  # <-\n"
+        + GAS
+        + GAS.replace("points:\n", "")
+        .replace("key: gas", "key: gas  # <-")
+        .replace("address: 0", "address: 1  # <-"),
+        [
+            ("max_gap", "less than or equal to 124"),
+            ("points[1].key", "duplicate key 'gas'"),
+            ("points[1].address", "'gas' overlaps 'gas' (points[0]) at holding register 1"),
+        ],
+    ),
+    (
         "no points",
         HEADER + "points: []  # <-\n",
         [("points", "at least 1 item")],

@@ -368,6 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.devices < max(CONNECTIONS):
         parser.error(f"--devices must be at least {max(CONNECTIONS)} (one per connection)")
     warmup = 0.1 if args.quick else 0.5
+    load_start = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
 
@@ -428,8 +429,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\nPolling bench: {args.devices} simulated devices, {args.seconds:g} s per cell, "
         f"best of {args.repeat} round(s); pymodbus server in its own process"
-        f"{' (pinned: sim core 0, clients core 1)' if pin else ''}; load average {load:.2f} "
-        f"at the end on {os.cpu_count()} cores"
+        f"{' (pinned: sim core 0, clients core 1)' if pin else ''}; load average "
+        f"{load_start:.2f} at the start, {load:.2f} at the end on {os.cpu_count()} cores"
     )
     header = (
         f"{'conns':>5} {'regs':>4} {'points/read':>13} {'ours reads/s':>12} {'C reads/s':>10} "

@@ -9,21 +9,31 @@ Layout
   carried across blocks (columns ``I_*`` / ``F_*`` below).
 * ``hist`` float32 [channels x max ROC window]: ring of the last raw samples (ROC look-back
   across block edges), indexed by global sample index modulo the channel's window.
+* ``x`` float32 [channels x n] and ``xi``, the same memory viewed as int32.
+* telemetry windows of the block, shared by all channels with the same window_s (one
+  "group"): ``seg_b[s]`` .. ``seg_b[s + 1]`` are the samples of segment s, ``seg_w[s]`` its
+  window id; processed row r uses the segments ``s_lo[r]`` .. ``s_hi[r] - 1``.
 * outputs per processed channel row r: ``evf[r, e] = (sample index, value, limit)``,
-  ``evu[r, e] = (kind, active)``, ``agf[r, a] = (window start, min, max, mean, last)``,
-  ``agi[r, a] = (count, report)``, ``counts[r] = (stop, n_events, n_rows)``.
+  ``evu[r, e] = (kind, active)``, ``counts[r] = (stop, n_events, n_rows)``.  Closed windows
+  are written straight into the fields ``o_*`` of the result array, from row ``arow[r]``
+  on (the wrapper sizes that array exactly, see `window_segments`).
 
-A channel stops early (``stop < n``) when its output rows are nearly full; its state is
+A channel stops early (``stop < n``) when its event rows are nearly full; its state is
 then exactly the state after sample ``stop - 1`` and the wrapper resumes it from ``stop``
 with fresh buffers -- this is correct because results never depend on block splits.
 
-Fast path: a run of up to `_CHUNK` samples is summarised without the state machine when
-the state is at rest (no pending delay, not in fault) and the run is proven quiet: every
-value within the float32 band in which no limit machine changes state (checked through
-min/max of the run plus a NaN check through its sum; the band excludes inf), every
-|v[k] - v[k-w]| within the ROC band, no bad quality, and a guaranteed stuck-timer reset
-("big jump": |v[j] - v[j-1]| > 2 * stuck_epsilon forces a change at j) within the run.
-Anything else goes through the exact per-sample path.
+Fast path (`_channel`): the samples of one telemetry window are taken in sub-blocks of up
+to `_CHUNK` samples.  A sub-block is proven fault-free -- no bad quality, every value finite
+and inside the valid range (min/max of the int32 ordering key of the float32 bits, so NaN
+fails the check without any fast-math flag), and a guaranteed stuck-timer reset ("big
+jump": |v[j] - v[j-1]| > 2 * stuck_epsilon forces a reset at j) close enough to the last
+one -- in one vectorised pass `_reduce` that also gives the window min/max/sum.  Then each
+process alarm whose machine is at rest and whose quiet band contains the sub-block's
+[min, max] (ROC: max - min of the sub-block and its look-back, or the exact max |Δv|) is
+skipped; the others are stepped sample by sample over the sub-block by a branch-light loop
+for that one machine (`_run_limit`, `_run_roc`).  The stuck reference is rebuilt only when
+the channel leaves the fast path (`_stuck_replay`).  Sub-blocks that are not fault-free go
+through the exact per-sample path.
 """
 
 from __future__ import annotations
@@ -69,6 +79,7 @@ MAX_EVENTS_PER_SAMPLE = 8  # 5 process alarms + FAULT clear/raise + COMM
 _CHUNK = 512
 _MIN_CHUNK = 16
 _FLT_MAX = float(np.finfo(np.float32).max)
+_ROC_MARGIN = 1e-6  # relative margin of the float32 / float64 ROC bounds (float32 eps 6e-8)
 
 
 def _jit(*args: Any, **kwargs: Any) -> Callable[..., Any]:
@@ -104,7 +115,7 @@ def _step(act, cnt, beyond, inside, n_on, n_off, latched):  # type: ignore[no-un
     return 1, cnt, False
 
 
-@_jit()
+@_jit(_nrt=False)
 def _emit(evf, evu, r, ne, i, kind, act, value, limit):  # type: ignore[no-untyped-def]
     evf[r, ne, 0] = i
     evf[r, ne, 1] = value
@@ -131,6 +142,28 @@ def _segment_end(i, n, wid, kt0, t_org, dt, ws):  # type: ignore[no-untyped-def]
     while j < n and _wid(j, kt0, t_org, dt, ws) == wid:
         j += 1
     return j
+
+
+@_jit("int64(int64, int64, float64, float64, float64, int64[::1], float64[::1])")
+def window_segments(n, kt0, t_org, dt, ws, seg_b, seg_w):  # type: ignore[no-untyped-def]
+    """Cut samples 0..n-1 into runs of one telemetry window; return the number of runs.
+
+    Writes run s = samples seg_b[s] .. seg_b[s+1]-1 with window id seg_w[s] while they fit
+    (pass empty arrays to count first); seg_b[runs] = n.
+    """
+    m = 0
+    i = 0
+    while i < n:
+        wid = _wid(i, kt0, t_org, dt, ws)
+        j = _segment_end(i, n, wid, kt0, t_org, dt, ws)
+        if m < seg_w.shape[0]:
+            seg_b[m] = i
+            seg_w[m] = wid
+        m += 1
+        i = j
+    if m < seg_b.shape[0]:
+        seg_b[m] = n
+    return m
 
 
 @_jit()
@@ -167,115 +200,193 @@ def _f32_lt(x):  # type: ignore[no-untyped-def]
     return f
 
 
-@_jit(fastmath={"nnan", "nsz"})
-def _fmin(a, b):  # type: ignore[no-untyped-def]
-    return a if a < b else b
+@_jit()
+def _key_f32(key):  # type: ignore[no-untyped-def]
+    """float32 from its int32 ordering key (the key map is its own inverse)."""
+    bits = np.int32(key ^ (np.int32(key >> 31) & np.int32(0x7FFFFFFF)))
+    return bits.view(np.float32)
 
 
-@_jit(fastmath={"nnan", "nsz"})
-def _fmax(a, b):  # type: ignore[no-untyped-def]
-    return a if a > b else b
+@_jit(fastmath={"reassoc", "nsz"}, _nrt=False)
+def _reduce(x, xi, c, a, b):  # type: ignore[no-untyped-def]
+    """(min, max, float64 sum) of x[c, a:b] in one vectorised pass.
 
-
-@_jit(fastmath={"reassoc", "nsz"})
-def _scan(x, c, a, b):  # type: ignore[no-untyped-def]
-    """(min, max, float64 sum) of x[c, a:b]; min/max are only meaningful if the sum is
-    not NaN (no NaN in the run), which the caller checks first."""
-    mn = np.float32(np.inf)
-    mx = np.float32(-np.inf)
+    min/max are taken over the int32 ordering key of the float32 bits (integer min/max
+    vectorise without fast-math; the key orders -NaN < -inf < ... < inf < NaN), so a NaN
+    shows up as a min/max outside every finite band.  Unsigned indices spare numba's
+    negative-index wrap-around, which would block the vectoriser.
+    """
+    cu = np.uint64(c)
+    lo = np.int32(0x7FFFFFFF)
+    hi = np.int32(-0x7FFFFFFF - 1)
     s = 0.0
-    for j in range(a, b):
-        v = x[c, j]
-        mn = _fmin(mn, v)
-        mx = _fmax(mx, v)
-        s += np.float64(v)
-    return mn, mx, s
+    for j in range(np.uint64(a), np.uint64(b)):
+        bits = xi[cu, j]
+        key = np.int32(bits ^ (np.int32(bits >> 31) & np.int32(0x7FFFFFFF)))
+        lo = min(lo, key)
+        hi = max(hi, key)
+        s += np.float64(x[cu, j])
+    return _key_f32(lo), _key_f32(hi), s
 
 
-@_jit()
-def _roc_violations(x, c, a, b, w, above, thr):  # type: ignore[no-untyped-def]
-    """Count samples whose |x[j] - x[j-w]| (float32) is not <= thr (above=False) / > thr."""
-    bad = 0
-    if above:
-        for j in range(a, b):
-            bad += not (abs(x[c, j] - x[c, j - w]) > thr)
-    else:
-        for j in range(a, b):
-            bad += not (abs(x[c, j] - x[c, j - w]) <= thr)
-    return bad
+@_jit(_nrt=False)
+def _roc_dmax(x, c, a, b, w):  # type: ignore[no-untyped-def]
+    """max |x[c, j] - x[c, j - w]| (float32) for j in a..b-1 (a >= w); NaN if any is NaN."""
+    cu = np.uint64(c)
+    wu = np.uint64(w)
+    m = np.int32(0)
+    for j in range(np.uint64(a), np.uint64(b)):
+        d = np.float32(abs(x[cu, j] - x[cu, j - wu]))
+        m = max(m, d.view(np.int32))  # bits of a float32 >= 0 order like the value
+    bits = np.int32(m)  # (one definition: numba cannot .view a loop-carried variable)
+    return bits.view(np.float32)
 
 
-@_jit()
+@_jit(_nrt=False)
 def _qmax(q, c, a, b):  # type: ignore[no-untyped-def]
+    """Non-zero iff a quality byte of q[c, a:b] is non-zero."""
+    cu = np.uint64(c)
     m = np.uint8(0)
-    for j in range(a, b):
-        m = max(m, q[c, j])
+    for j in range(np.uint64(a), np.uint64(b)):
+        m |= q[cu, j]
     return m
 
 
 @_jit()
-def _limit_band(lo, hi, lim, act, cnt, n_off, latched, high, db):  # type: ignore[no-untyped-def]
-    """Narrow the float32 band [lo, hi] where one limit machine stays unchanged.
+def _thresholds(lim, db, high):  # type: ignore[no-untyped-def]
+    """float32 bounds of the quiet band of one limit machine at rest.
 
-    Returns (lo, hi, ok); ok is False when the machine is not at rest (pending delay).
+    high (H, HH): inactive -> max <= A; active -> min >= B (never back inside);
+    latched waiting for the ack -> max <= C (stays back inside).  low (LL, L): mirrored.
     """
     if lim != lim:
-        return lo, hi, True
-    if cnt == 0:
-        if act == 0:  # must stay not beyond
-            if high:
-                hi = min(hi, _f32_le(lim))
-            else:
-                lo = max(lo, _f32_ge(lim))
-        elif high:  # active: must stay not back inside
-            lo = max(lo, _f32_gt(lim - db))
-        else:
-            hi = min(hi, _f32_lt(lim + db))
-        return lo, hi, True
-    if act != 0 and latched and cnt == n_off + 1:  # latched, back inside, waiting for ack
-        if high:
-            hi = min(hi, _f32_le(lim - db))
-        else:
-            lo = max(lo, _f32_ge(lim + db))
-        return lo, hi, True
-    return lo, hi, False
+        return np.float32(0.0), np.float32(0.0), np.float32(0.0)
+    if high:
+        return _f32_le(lim), _f32_gt(lim - db), _f32_le(lim - db)
+    return _f32_ge(lim), _f32_lt(lim + db), _f32_ge(lim + db)
 
 
 @_jit()
-def _close_window(agf, agi, r, na, wstart, cnt, amin, amax, asum, alast,  # type: ignore[no-untyped-def]
-                  reported, lrep, lrep_start, rep_db, hb):
-    """Emit one telemetry row; return (na, reported, last_reported, last_report_start)."""
+def _quiet(mn, mx, act, cnt, latched, n_off, high, ta, tb, tc):  # type: ignore[no-untyped-def]
+    """True when a machine at rest stays unchanged for every value in [mn, mx]."""
+    if cnt == 0:
+        if act == 0:
+            return mx <= ta if high else mn >= ta
+        return mn >= tb if high else mx <= tb
+    if act != 0 and latched and cnt == n_off + 1:
+        return mx <= tc if high else mn >= tc
+    return False
+
+
+@_jit(_nrt=False)
+def _run_limit(x, c, a, b, lim, inner, sgn, act, cnt, acked, latch,  # type: ignore[no-untyped-def]
+               n_on, n_off, kind, evf, evu, r, ne):
+    """Step one limit machine over the good samples x[c, a:b] (fast path, no faults).
+
+    sgn = 1 for H/HH (beyond: v > lim, inside: v <= inner), -1 for LL/L (the same
+    comparisons on -v, -lim, -inner, which are exact).  Same transitions as `_step`.
+    """
+    cu = np.uint64(c)
+    slim = sgn * lim
+    sinner = sgn * inner
+    for j in range(a, b):
+        xv = np.float64(x[cu, np.uint64(j)])
+        sv = sgn * xv
+        cond = (sv <= sinner) if act != 0 else (sv > slim)
+        cnt = cnt + 1 if cond else 0
+        if cnt > (n_off if act != 0 else n_on):
+            if act == 0:
+                act, cnt, acked = 1, 0, 0
+                ne = _emit(evf, evu, r, ne, j, kind, 1, xv, lim)
+            elif latch and acked == 0:
+                cnt = n_off + 1
+            else:
+                act, cnt, acked = 0, 0, 0
+                ne = _emit(evf, evu, r, ne, j, kind, 0, xv, lim)
+    return act, cnt, acked, ne
+
+
+@_jit(_nrt=False)
+def _run_roc(x, c, a, b, w, k0, lfk, rws, roc, rthr, act, cnt,  # type: ignore[no-untyped-def]
+             acked, latch, n_on, n_off, evf, evu, r, ne):
+    """Step the ROC machine over the good samples x[c, a:b] (fast path, a >= w)."""
+    cu = np.uint64(c)
+    for j in range(a, b):
+        if k0 + j - w <= lfk:  # window not fault-free: frozen
+            cnt = 0
+            continue
+        xv = np.float64(x[cu, np.uint64(j)])
+        rate = abs((xv - np.float64(x[cu, np.uint64(j - w)])) / rws)
+        cond = (rate <= rthr) if act != 0 else (rate > roc)
+        cnt = cnt + 1 if cond else 0
+        if cnt > (n_off if act != 0 else n_on):
+            if act == 0:
+                act, cnt, acked = 1, 0, 0
+                ne = _emit(evf, evu, r, ne, j, 4, 1, xv, roc)
+            elif latch and acked == 0:
+                cnt = n_off + 1
+            else:
+                act, cnt, acked = 0, 0, 0
+                ne = _emit(evf, evu, r, ne, j, 4, 0, xv, roc)
+    return act, cnt, acked, ne
+
+
+@_jit(_nrt=False)
+def _stuck_replay(x, c, guar, e, big, seps, k0):  # type: ignore[no-untyped-def]
+    """Exact (stuck reference, its global index) after the good samples up to e-1.
+
+    A big jump at guar is known to have reset the reference; the last big jump jl >= guar
+    did too, and the samples after it are replayed like the per-sample path does.
+    """
+    jl = e - 1
+    while jl > guar and not (abs(np.float64(x[c, jl]) - np.float64(x[c, jl - 1])) > big):
+        jl -= 1
+    sref = np.float64(x[c, jl])
+    s_start = k0 + jl
+    for j in range(jl + 1, e):
+        xv = np.float64(x[c, j])
+        if abs(xv - sref) > seps:
+            sref = xv
+            s_start = k0 + j
+    return sref, s_start
+
+
+@_jit(_nrt=False)
+def _close_window(o_ch, o_ws, o_min, o_max, o_mean, o_last, o_cnt,  # type: ignore[no-untyped-def]
+                  o_rep, row, chan, wstart, cnt, amin, amax, asum, alast, reported, lrep,
+                  lrep_start, rep_db, hb):
+    """Write one telemetry row; return (reported, last_reported, last_report_start)."""
     if cnt > 0:
         last = alast
-        agf[r, na, 1] = amin
-        agf[r, na, 2] = amax
-        agf[r, na, 3] = asum / cnt
+        o_min[row] = amin
+        o_max[row] = amax
+        o_mean[row] = asum / cnt
     else:
         last = np.nan
-        agf[r, na, 1] = np.nan
-        agf[r, na, 2] = np.nan
-        agf[r, na, 3] = np.nan
-    agf[r, na, 0] = wstart
-    agf[r, na, 4] = last
+        o_min[row] = np.nan
+        o_max[row] = np.nan
+        o_mean[row] = np.nan
+    o_ch[row] = chan
+    o_ws[row] = wstart
+    o_last[row] = last
     if reported == 0:
         report = True
     else:
         changed = (last != last) != (lrep != lrep) or abs(last - lrep) > rep_db
         report = changed or wstart - lrep_start >= hb
-    agi[r, na, 0] = cnt
-    agi[r, na, 1] = 1 if report else 0
+    o_cnt[row] = cnt
+    o_rep[row] = report
     if report:
-        return na + 1, 1, last, wstart
-    return na + 1, reported, lrep, lrep_start
+        return 1, last, wstart
+    return reported, lrep, lrep_start
 
 
 @_jit()
-def _channel(r, c, x, q, has_q, pos, k0, kt0, t_org, dt,  # type: ignore[no-untyped-def]
-             S, IS, FS, hist, evf, evu, agf, agi, counts):
-    """Process channel c from sample `pos` to the end (or until output row r is full)."""
-    n = x.shape[1]
+def _channel(r, c, x, xi, q, has_q, pos, k0, S, IS, FS, hist,  # type: ignore[no-untyped-def]
+             seg_b, seg_w, s_lo, s_hi, evf, evu, counts, arow,
+             o_ch, o_ws, o_min, o_max, o_mean, o_last, o_cnt, o_rep):
+    """Process channel c from sample `pos` to the end (or until its event rows are full)."""
     cap = evf.shape[1]
-    acap = agf.shape[1]
     # settings
     lim0, lim1, lim2, lim3 = S[c, S_LL], S[c, S_L], S[c, S_H], S[c, S_HH]
     db = S[c, S_DEADBAND]
@@ -284,7 +395,6 @@ def _channel(r, c, x, q, has_q, pos, k0, kt0, t_org, dt,  # type: ignore[no-unty
     n_off = np.int64(S[c, S_N_OFF])
     roc = S[c, S_ROC]
     has_roc = roc > 0.0
-    chunk = _CHUNK
     w = np.int64(S[c, S_ROC_W])
     rws = S[c, S_ROC_WINDOW_S]
     rthr = roc - S[c, S_ROC_DEADBAND]
@@ -293,28 +403,26 @@ def _channel(r, c, x, q, has_q, pos, k0, kt0, t_org, dt,  # type: ignore[no-unty
     n_stuck = int(S[c, S_N_STUCK])
     seps = S[c, S_STUCK_EPS]
     big = 2.0 * seps * (1.0 + 1e-12)
-    ws = S[c, S_WINDOW_S]
     rep_db, hb = S[c, S_REPORT_DB], S[c, S_HEARTBEAT]
-    if n_stuck > 0:
-        chunk = n_stuck if n_stuck < _CHUNK else _CHUNK
-    # fixed parts of the quiet band: valid range, finite
+    # fast path constants: fault-free band (valid range, finite), quiet bands, ROC bounds
     blo0 = np.float32(-_FLT_MAX)
     bhi0 = np.float32(_FLT_MAX)
     if vlo == vlo:
         blo0 = max(blo0, _f32_ge(vlo))
     if vhi == vhi:
         bhi0 = min(bhi0, _f32_le(vhi))
-    # ROC quiet thresholds on the float32 |v[k] - v[k-w]| (conservative by 1e-6)
-    roc_le = np.float32(0.0)
-    roc_gt = np.float32(0.0)
-    roc_le_in = np.float32(-1.0)
+    ta0, tb0, tc0 = _thresholds(lim0, db, False)
+    ta1, tb1, tc1 = _thresholds(lim1, db, False)
+    ta2, tb2, tc2 = _thresholds(lim2, db, True)
+    ta3, tb3, tc3 = _thresholds(lim3, db, True)
+    roc_off = roc * rws * (1.0 - _ROC_MARGIN)  # |dv| <= this: rate <= roc
+    roc_in = rthr * rws * (1.0 - _ROC_MARGIN) if rthr >= 0.0 else -1.0  # rate <= rthr
+    n_mach = 1 + (lim0 == lim0) + (lim1 == lim1) + (lim2 == lim2) + (lim3 == lim3) + has_roc
+    i_min = 0
     if has_roc:
-        roc_le = _f32_le(roc * rws * (1.0 - 1e-6))
-        if rthr >= 0.0:
-            roc_gt = _f32_ge(rthr * rws * (1.0 + 1e-6))
-            roc_le_in = _f32_le(rthr * rws * (1.0 - 1e-6))
-        else:
-            roc_gt = np.float32(-1.0)
+        i_min = w
+    if n_stuck > 0:
+        i_min = max(i_min, 1)
     # state
     a0, a1, a2, a3, a4 = IS[c, 0], IS[c, 1], IS[c, 2], IS[c, 3], IS[c, 4]
     n0, n1, n2, n3, n4 = IS[c, 5], IS[c, 6], IS[c, 7], IS[c, 8], IS[c, 9]
@@ -328,166 +436,189 @@ def _channel(r, c, x, q, has_q, pos, k0, kt0, t_org, dt,  # type: ignore[no-unty
 
     ne = 0
     na = 0
+    row0 = arow[r]
     i = pos
-    seg_end = pos
     slow_until = pos
-    while i < n:
-        if i >= seg_end:
-            if na >= acap:
-                break
-            wid = _wid(i, kt0, t_org, dt, ws)
-            if cur_wid == cur_wid and wid != cur_wid:
-                na, reported, lrep, lrep_start = _close_window(
-                    agf, agi, r, na, cur_wid * ws, acnt, amin, amax, asum, alast,
-                    reported, lrep, lrep_start, rep_db, hb)
-                acnt, amin, amax, asum = 0, np.inf, -np.inf, 0.0
-            cur_wid = wid
-            seg_end = _segment_end(i, n, wid, kt0, t_org, dt, ws)
-        if ne + MAX_EVENTS_PER_SAMPLE > cap:
-            break
-        # ---------------- fast path ----------------
-        if i >= slow_until and fc == 0 and comm == 0:
-            ce = min(seg_end, i + chunk)
-            ok = ce - i >= _MIN_CHUNK
-            lo, hi = blo0, bhi0
-            if ok:
-                lo, hi, ok = _limit_band(lo, hi, lim0, a0, n0, n_off, latch and k_0 == 0, False, db)
-            if ok:
-                lo, hi, ok = _limit_band(lo, hi, lim1, a1, n1, n_off, latch and k_1 == 0, False, db)
-            if ok:
-                lo, hi, ok = _limit_band(lo, hi, lim2, a2, n2, n_off, latch and k_2 == 0, True, db)
-            if ok:
-                lo, hi, ok = _limit_band(lo, hi, lim3, a3, n3, n_off, latch and k_3 == 0, True, db)
-            ok = ok and lo <= hi
-            roc_above = False
-            roc_t = roc_le
-            if ok and has_roc:
-                if i < w:
+    lazy = False  # stuck reference not materialised (inside a fast run)
+    guar = 0  # a big jump (guaranteed stuck reset) of the fast run
+    pend = -1  # end of the last fast sub-block (ROC look-back bound), -1: none
+    plen = 0
+    plo = np.float32(0.0)
+    phi = np.float32(0.0)
+    stop = False
+    s = s_lo[r]
+    while s < s_hi[r] - 1 and seg_b[s + 1] <= pos:
+        s += 1
+    while s < s_hi[r] and not stop:
+        se = seg_b[s + 1]
+        wid = seg_w[s]
+        if cur_wid == cur_wid and wid != cur_wid:
+            reported, lrep, lrep_start = _close_window(
+                o_ch, o_ws, o_min, o_max, o_mean, o_last, o_cnt, o_rep, row0 + na, c,
+                cur_wid * S[c, S_WINDOW_S], acnt, amin, amax, asum, alast, reported, lrep,
+                lrep_start, rep_db, hb)
+            na += 1
+            acnt, amin, amax, asum = 0, np.inf, -np.inf, 0.0
+        cur_wid = wid
+        while i < se:
+            # ---------------- fast path ----------------
+            if i >= slow_until and fc == 0 and comm == 0 and i >= i_min:
+                b = min(se, i + _CHUNK, i + (cap - ne - MAX_EVENTS_PER_SAMPLE) // n_mach)
+                ok = b > i
+                p = i
+                if ok and n_stuck > 0:
+                    g = guar if lazy else (s_start - k0 if sref == sref else i)
+                    jmax = min(b, g + n_stuck + 1)
                     ok = False
-                elif n4 == 0:
-                    if a4 != 0:
-                        roc_above, roc_t = True, roc_gt
-                elif a4 != 0 and latch and k_4 == 0 and n4 == n_off + 1 and rthr >= 0.0:
-                    roc_t = roc_le_in
-                else:
-                    ok = False
-            jf = i
-            if ok and n_stuck > 0:
-                ok = False
-                if sref == sref:
-                    jf = max(i, 1)
-                    jmax = min(ce, s_start - k0 + n_stuck + 1)
-                    while jf < jmax:
-                        if abs(np.float64(x[c, jf]) - np.float64(x[c, jf - 1])) > big:
+                    while p < jmax:
+                        if abs(np.float64(x[c, p]) - np.float64(x[c, p - 1])) > big:
                             ok = True
                             break
-                        jf += 1
-            if ok and has_q:
-                ok = _qmax(q, c, i, ce) == 0
-            if ok:
-                cmin, cmax, ssum = _scan(x, c, i, ce)
-                ok = ssum == ssum and cmin >= lo and cmax <= hi
-                if ok and has_roc:
-                    ok = _roc_violations(x, c, i, ce, w, roc_above, roc_t) == 0
+                        p += 1
+                    b = min(b, p + n_stuck)
+                if ok and has_q:
+                    ok = _qmax(q, c, i, b) == 0
                 if ok:
-                    amin = min(amin, np.float64(cmin))
-                    amax = max(amax, np.float64(cmax))
+                    mn, mx, ssum = _reduce(x, xi, c, i, b)
+                    ok = mn >= blo0 and mx <= bhi0  # False for NaN
+                if ok:
+                    roc_quiet = True
+                    if has_roc:
+                        thr = -1.0
+                        if n4 == 0 and a4 == 0:
+                            thr = roc_off
+                        elif a4 != 0 and latch and k_4 == 0 and n4 == n_off + 1:
+                            thr = roc_in
+                        roc_quiet = False
+                        if thr >= 0.0:
+                            if pend == i and plen >= w:
+                                span = (np.float64(max(mx, phi)) - np.float64(min(mn, plo)))
+                                roc_quiet = span <= thr
+                            if not roc_quiet:
+                                roc_quiet = np.float64(_roc_dmax(x, c, i, b, w)) <= thr
+                    if lim0 == lim0 and not _quiet(mn, mx, a0, n0, latch and k_0 == 0, n_off,
+                                                   False, ta0, tb0, tc0):
+                        a0, n0, k_0, ne = _run_limit(x, c, i, b, lim0, up0, -1.0, a0, n0, k_0,
+                                                     latch, n_on, n_off, 0, evf, evu, r, ne)
+                    if lim1 == lim1 and not _quiet(mn, mx, a1, n1, latch and k_1 == 0, n_off,
+                                                   False, ta1, tb1, tc1):
+                        a1, n1, k_1, ne = _run_limit(x, c, i, b, lim1, up1, -1.0, a1, n1, k_1,
+                                                     latch, n_on, n_off, 1, evf, evu, r, ne)
+                    if lim2 == lim2 and not _quiet(mn, mx, a2, n2, latch and k_2 == 0, n_off,
+                                                   True, ta2, tb2, tc2):
+                        a2, n2, k_2, ne = _run_limit(x, c, i, b, lim2, dn2, 1.0, a2, n2, k_2,
+                                                     latch, n_on, n_off, 2, evf, evu, r, ne)
+                    if lim3 == lim3 and not _quiet(mn, mx, a3, n3, latch and k_3 == 0, n_off,
+                                                   True, ta3, tb3, tc3):
+                        a3, n3, k_3, ne = _run_limit(x, c, i, b, lim3, dn3, 1.0, a3, n3, k_3,
+                                                     latch, n_on, n_off, 3, evf, evu, r, ne)
+                    if not roc_quiet:
+                        a4, n4, k_4, ne = _run_roc(x, c, i, b, w, k0, lfk, rws, roc, rthr, a4,
+                                                   n4, k_4, latch, n_on, n_off, evf, evu, r, ne)
+                    acnt += b - i
                     asum += ssum
-                    acnt += ce - i
-                    alast = np.float64(x[c, ce - 1])
+                    amin = min(amin, np.float64(mn))
+                    amax = max(amax, np.float64(mx))
+                    alast = np.float64(x[c, b - 1])
                     if n_stuck > 0:
-                        jl = ce - 1
-                        while jl > jf and not (
-                            abs(np.float64(x[c, jl]) - np.float64(x[c, jl - 1])) > big
-                        ):
-                            jl -= 1
-                        sref = np.float64(x[c, jl])
-                        s_start = k0 + jl
-                        for j in range(jl + 1, ce):
-                            xj = np.float64(x[c, j])
-                            if abs(xj - sref) > seps:
-                                sref = xj
-                                s_start = k0 + j
-                    i = ce
+                        lazy = True
+                        guar = p
+                    pend, plen, plo, phi = b, b - i, mn, mx
+                    i = b
                     continue
-            slow_until = max(ce, i + _MIN_CHUNK)
-        # ---------------- exact per-sample path ----------------
-        v = x[c, i]
-        xv = np.float64(v)
-        k = k0 + i
-        qv = q[c, i] if has_q else np.uint8(0)
-        old_fc, old_comm = fc, comm
-        faulted = True
-        if qv != 0:
-            comm = 1
-            sref = np.nan
-        else:
-            comm = 0
-            code = 0
-            if xv != xv:
-                code = 1
-            elif abs(xv) == np.inf or xv < vlo or xv > vhi:
-                code = 2
-            if code != 0:
+                slow_until = max(b, i + _MIN_CHUNK)
+            # ---------------- exact per-sample path ----------------
+            if lazy:
+                sref, s_start = _stuck_replay(x, c, guar, i, big, seps, k0)
+                lazy = False
+            pend = -1
+            if ne + MAX_EVENTS_PER_SAMPLE > cap:
+                stop = True
+                break
+            v = x[c, i]
+            xv = np.float64(v)
+            k = k0 + i
+            qv = q[c, i] if has_q else np.uint8(0)
+            old_fc, old_comm = fc, comm
+            faulted = True
+            if qv != 0:
+                comm = 1
                 sref = np.nan
-            elif n_stuck > 0:
-                if sref != sref or abs(xv - sref) > seps:
-                    sref = xv
-                    s_start = k
-                elif k - s_start >= n_stuck:
-                    code = 3
-            fc = code
-            faulted = code != 0
-        if faulted:
-            lfk = k
-            n0 = n1 = n2 = n3 = n4 = 0
-        else:
-            if lim0 == lim0:
-                a0, n0, ch = _step(a0, n0, xv < lim0, xv >= up0, n_on, n_off, latch and k_0 == 0)
-                if ch:
-                    k_0 = 0
-                    ne = _emit(evf, evu, r, ne, i, 0, a0, xv, lim0)
-            if lim1 == lim1:
-                a1, n1, ch = _step(a1, n1, xv < lim1, xv >= up1, n_on, n_off, latch and k_1 == 0)
-                if ch:
-                    k_1 = 0
-                    ne = _emit(evf, evu, r, ne, i, 1, a1, xv, lim1)
-            if lim2 == lim2:
-                a2, n2, ch = _step(a2, n2, xv > lim2, xv <= dn2, n_on, n_off, latch and k_2 == 0)
-                if ch:
-                    k_2 = 0
-                    ne = _emit(evf, evu, r, ne, i, 2, a2, xv, lim2)
-            if lim3 == lim3:
-                a3, n3, ch = _step(a3, n3, xv > lim3, xv <= dn3, n_on, n_off, latch and k_3 == 0)
-                if ch:
-                    k_3 = 0
-                    ne = _emit(evf, evu, r, ne, i, 3, a3, xv, lim3)
-            if has_roc:
-                pk = k - w
-                if pk > lfk:
-                    pj = i - w
-                    p = x[c, pj] if pj >= 0 else hist[c, pk % w]
-                    rate = abs((xv - np.float64(p)) / rws)
-                    a4, n4, ch = _step(a4, n4, rate > roc, rate <= rthr, n_on, n_off,
-                                       latch and k_4 == 0)
+            else:
+                comm = 0
+                code = 0
+                if xv != xv:
+                    code = 1
+                elif abs(xv) == np.inf or xv < vlo or xv > vhi:
+                    code = 2
+                if code != 0:
+                    sref = np.nan
+                elif n_stuck > 0:
+                    if sref != sref or abs(xv - sref) > seps:
+                        sref = xv
+                        s_start = k
+                    elif k - s_start >= n_stuck:
+                        code = 3
+                fc = code
+                faulted = code != 0
+            if faulted:
+                lfk = k
+                n0 = n1 = n2 = n3 = n4 = 0
+            else:
+                if lim0 == lim0:
+                    a0, n0, ch = _step(a0, n0, xv < lim0, xv >= up0, n_on, n_off,
+                                       latch and k_0 == 0)
                     if ch:
-                        k_4 = 0
-                        ne = _emit(evf, evu, r, ne, i, 4, a4, xv, roc)
-                else:
-                    n4 = 0
-            acnt += 1
-            asum += xv
-            amin = min(amin, xv)
-            amax = max(amax, xv)
-            alast = xv
-        if qv == 0 and fc != old_fc:
-            if old_fc != 0:
-                ne = _emit(evf, evu, r, ne, i, 5, 0, xv, np.float64(old_fc))
-            if fc != 0:
-                ne = _emit(evf, evu, r, ne, i, 5, 1, xv, np.float64(fc))
-        if comm != old_comm:
-            ne = _emit(evf, evu, r, ne, i, 6, comm, xv, np.float64(qv))
-        i += 1
+                        k_0 = 0
+                        ne = _emit(evf, evu, r, ne, i, 0, a0, xv, lim0)
+                if lim1 == lim1:
+                    a1, n1, ch = _step(a1, n1, xv < lim1, xv >= up1, n_on, n_off,
+                                       latch and k_1 == 0)
+                    if ch:
+                        k_1 = 0
+                        ne = _emit(evf, evu, r, ne, i, 1, a1, xv, lim1)
+                if lim2 == lim2:
+                    a2, n2, ch = _step(a2, n2, xv > lim2, xv <= dn2, n_on, n_off,
+                                       latch and k_2 == 0)
+                    if ch:
+                        k_2 = 0
+                        ne = _emit(evf, evu, r, ne, i, 2, a2, xv, lim2)
+                if lim3 == lim3:
+                    a3, n3, ch = _step(a3, n3, xv > lim3, xv <= dn3, n_on, n_off,
+                                       latch and k_3 == 0)
+                    if ch:
+                        k_3 = 0
+                        ne = _emit(evf, evu, r, ne, i, 3, a3, xv, lim3)
+                if has_roc:
+                    pk = k - w
+                    if pk > lfk:
+                        pj = i - w
+                        pv = x[c, pj] if pj >= 0 else hist[c, pk % w]
+                        rate = abs((xv - np.float64(pv)) / rws)
+                        a4, n4, ch = _step(a4, n4, rate > roc, rate <= rthr, n_on, n_off,
+                                           latch and k_4 == 0)
+                        if ch:
+                            k_4 = 0
+                            ne = _emit(evf, evu, r, ne, i, 4, a4, xv, roc)
+                    else:
+                        n4 = 0
+                acnt += 1
+                asum += xv
+                amin = min(amin, xv)
+                amax = max(amax, xv)
+                alast = xv
+            if qv == 0 and fc != old_fc:
+                if old_fc != 0:
+                    ne = _emit(evf, evu, r, ne, i, 5, 0, xv, np.float64(old_fc))
+                if fc != 0:
+                    ne = _emit(evf, evu, r, ne, i, 5, 1, xv, np.float64(fc))
+            if comm != old_comm:
+                ne = _emit(evf, evu, r, ne, i, 6, comm, xv, np.float64(qv))
+            i += 1
+        if not stop:
+            s += 1
+    if lazy:
+        sref, s_start = _stuck_replay(x, c, guar, i, big, seps, k0)
 
     # ROC ring: the last w raw samples before `i`
     if has_roc:
@@ -508,19 +639,23 @@ def _channel(r, c, x, q, has_q, pos, k0, kt0, t_org, dt,  # type: ignore[no-unty
 
 
 _SIG = (
-    "void(int64[::1], float32[:, ::1], uint8[:, ::1], boolean, int64[::1],"
-    " int64, int64, float64, float64, float64[:, ::1], int64[:, ::1], float64[:, ::1],"
-    " float32[:, ::1], float64[:, :, ::1], uint8[:, :, ::1], float64[:, :, ::1],"
-    " int64[:, :, ::1], int64[:, ::1])"
+    "void(int64[::1], float32[:, ::1], int32[:, ::1], uint8[:, ::1], boolean, int64[::1],"
+    " int64, float64[:, ::1], int64[:, ::1], float64[:, ::1], float32[:, ::1],"
+    " int64[::1], float64[::1], int64[::1], int64[::1],"
+    " float64[:, :, ::1], uint8[:, :, ::1], int64[:, ::1], int64[::1],"
+    " int32[:], float64[:], float32[:], float32[:], float64[:], float32[:], int32[:],"
+    " boolean[:])"
 )
 
 
 @_jit(_SIG)
-def _kernel_serial(chans, x, q, has_q, pos, k0, kt0, t_org, dt,  # type: ignore[no-untyped-def]
-                   S, IS, FS, hist, evf, evu, agf, agi, counts):
+def _kernel_serial(chans, x, xi, q, has_q, pos, k0, S, IS, FS, hist,  # type: ignore[no-untyped-def]
+                   seg_b, seg_w, s_lo, s_hi, evf, evu, counts, arow,
+                   o_ch, o_ws, o_min, o_max, o_mean, o_last, o_cnt, o_rep):
     for r in range(chans.shape[0]):
-        _channel(r, chans[r], x, q, has_q, pos[r], k0, kt0, t_org, dt,
-                 S, IS, FS, hist, evf, evu, agf, agi, counts)
+        _channel(r, chans[r], x, xi, q, has_q, pos[r], k0, S, IS, FS, hist,
+                 seg_b, seg_w, s_lo, s_hi, evf, evu, counts, arow,
+                 o_ch, o_ws, o_min, o_max, o_mean, o_last, o_cnt, o_rep)
 
 
 @functools.cache
@@ -528,13 +663,32 @@ def parallel_kernel() -> Callable[..., None]:
     """The prange kernel, compiled (or loaded from cache) on first use only."""
 
     @_jit(_SIG, parallel=True)
-    def _kernel_parallel(chans, x, q, has_q, pos, k0, kt0, t_org, dt,  # type: ignore[no-untyped-def]
-                         S, IS, FS, hist, evf, evu, agf, agi, counts):
+    def _kernel_parallel(chans, x, xi, q, has_q, pos, k0, S, IS, FS,  # type: ignore[no-untyped-def]
+                         hist, seg_b, seg_w, s_lo, s_hi, evf, evu, counts, arow,
+                         o_ch, o_ws, o_min, o_max, o_mean, o_last, o_cnt, o_rep):
         for r in prange(chans.shape[0]):
-            _channel(r, chans[r], x, q, has_q, pos[r], k0, kt0, t_org, dt,
-                     S, IS, FS, hist, evf, evu, agf, agi, counts)
+            _channel(r, chans[r], x, xi, q, has_q, pos[r], k0, S, IS, FS, hist,
+                     seg_b, seg_w, s_lo, s_hi, evf, evu, counts, arow,
+                     o_ch, o_ws, o_min, o_max, o_mean, o_last, o_cnt, o_rep)
 
     return _kernel_parallel  # type: ignore[no-any-return]
+
+
+@_jit("int64(int64[::1], int64[:, ::1], float64[:, :, ::1], uint8[:, :, ::1], int64,"
+      " int64[::1], int64[::1], float32[::1], float64[::1], uint8[::1], boolean[::1])")
+def gather_events(chans, counts, evf, evu, at, ch, idx, value, limit, kind,  # type: ignore[no-untyped-def]
+                  active):
+    """Append the events of every processed row (row order) from position `at`."""
+    for r in range(chans.shape[0]):
+        for e in range(counts[r, 1]):
+            ch[at] = chans[r]
+            idx[at] = np.int64(evf[r, e, 0])
+            value[at] = evf[r, e, 1]
+            limit[at] = evf[r, e, 2]
+            kind[at] = evu[r, e, 0]
+            active[at] = evu[r, e, 1] != 0
+            at += 1
+    return at
 
 
 @_jit("int64[::1](int64[::1], int64)")

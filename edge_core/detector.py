@@ -107,6 +107,7 @@ class Detector:
         n = len(self.configs)
         self._istate, self._fstate, self._hist = kern.new_state(n, 1)
         self._dummy_q = np.zeros((1, 1), np.uint8)
+        self._ev: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def n_channels(self) -> int:
@@ -151,70 +152,90 @@ class Detector:
     ) -> BlockResult:
         assert self._settings is not None
         n = block.shape[1]
+        n_ch = self.n_channels
         clock = self._clock
         kernel = kern.parallel_kernel() if self.parallel else kern._kernel_serial
         q = self._dummy_q if quality is None else quality
-        chans = np.arange(self.n_channels, dtype=np.int64)
-        pos = np.zeros(self.n_channels, np.int64)
-        cap = 64 + n // 64
-        span = n * clock.dt / self._settings[:, S_WINDOW_S].min()
-        acap = int(min(n + 2, span + 3))
-        ev_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        ag_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        while chans.size:
-            m = chans.size
-            evf = np.empty((m, cap, 3), np.float64)
-            evu = np.empty((m, cap, 2), np.uint8)
-            agf = np.empty((m, acap, 5), np.float64)
-            agi = np.empty((m, acap, 2), np.int64)
-            counts = np.zeros((m, 3), np.int64)
-            kernel(chans, block, q, quality is not None, pos, k0, kt0, clock.t_origin,
-                   clock.dt, self._settings, self._istate, self._fstate, self._hist,
-                   evf, evu, agf, agi, counts)
-            sel = np.arange(cap) < counts[:, 1:2]
-            ev_parts.append((np.repeat(chans, counts[:, 1]), evf[sel], evu[sel]))
-            sel = np.arange(acap) < counts[:, 2:3]
-            ag_parts.append((np.repeat(chans, counts[:, 2]), agf[sel], agi[sel]))
+        seg_b, seg_w, s_lo, s_hi = self._segments(n, kt0)
+        # closed windows per channel: one per window change inside the block, plus the
+        # carried window if the block starts a new one -> the result array is sized exactly
+        cur = self._fstate[:, kern.F_WID]
+        rows = (s_hi - s_lo - 1) + ((cur == cur) & (seg_w[s_lo] != cur))
+        arow = np.zeros(n_ch, np.int64)
+        np.cumsum(rows[:-1], out=arow[1:])
+        aggregates = np.empty(int(rows.sum()), AGGREGATE_DTYPE)
+        fields = [aggregates[f] for f in AGGREGATE_DTYPE.names or ()]
+        chans = np.arange(n_ch, dtype=np.int64)
+        pos = np.zeros(n_ch, np.int64)
+        evf, evu = self._event_buffers(n_ch, 256 + n // 32)
+        counts = np.empty((n_ch, 3), np.int64)
+        parts: list[tuple[np.ndarray, ...]] = []
+        xi = block.view(np.int32)
+        while True:
+            kernel(chans, block, xi, q, quality is not None, pos, k0, self._settings,
+                   self._istate, self._fstate, self._hist, seg_b, seg_w, s_lo, s_hi,
+                   evf, evu, counts, arow, *fields)
+            parts.append(_gather(chans, counts, evf, evu))
             todo = counts[:, 0] < n
+            if not todo.any():
+                break
             chans, pos = chans[todo], counts[todo, 0]
-            cap = min(cap * 4, kern.MAX_EVENTS_PER_SAMPLE * n + kern.MAX_EVENTS_PER_SAMPLE)
-            acap = min(acap * 4, n + 2)
-        return BlockResult(self._transitions(ev_parts, n, kt0), self._aggregates(ag_parts))
+            s_lo, s_hi = s_lo[todo], s_hi[todo]
+            arow = arow[todo] + counts[todo, 2]
+            cap = min(evf.shape[1] * 4, kern.MAX_EVENTS_PER_SAMPLE * (n + 1))
+            evf = np.empty((chans.size, cap, 3), np.float64)
+            evu = np.empty((chans.size, cap, 2), np.uint8)
+            counts = np.empty((chans.size, 3), np.int64)
+        return BlockResult(self._transitions(parts, n, kt0), aggregates)
 
-    def _transitions(
-        self, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n: int, kt0: int
-    ) -> np.ndarray:
-        ch = np.concatenate([p[0] for p in parts])
-        evf = np.concatenate([p[1] for p in parts])
-        evu = np.concatenate([p[2] for p in parts])
-        idx = evf[:, 0].astype(np.int64)
+    def _segments(self, n: int, kt0: int) -> tuple[np.ndarray, ...]:
+        """Telemetry-window runs of the block per distinct window_s (see `_kernels`)."""
+        assert self._settings is not None
+        clock = self._clock
+        sizes, groups = np.unique(self._settings[:, S_WINDOW_S], return_inverse=True)
+        bounds, wids, first = [], [], np.zeros(sizes.size + 1, np.int64)
+        none_i, none_f = np.empty(0, np.int64), np.empty(0, np.float64)
+        for g, ws in enumerate(sizes):
+            m = kern.window_segments(n, kt0, clock.t_origin, clock.dt, ws, none_i, none_f)
+            b, w = np.empty(m + 1, np.int64), np.empty(m + 1, np.float64)
+            kern.window_segments(n, kt0, clock.t_origin, clock.dt, ws, b, w)
+            bounds.append(b)
+            wids.append(w)
+            first[g + 1] = first[g] + m + 1
+        s_lo = first[groups.ravel()]
+        s_hi = s_lo + np.diff(first)[groups.ravel()] - 1
+        return np.concatenate(bounds), np.concatenate(wids), s_lo, s_hi
+
+    def _event_buffers(self, m: int, cap: int) -> tuple[np.ndarray, np.ndarray]:
+        """Per-channel event rows, kept across calls (only the rows used are touched)."""
+        if self._ev is None or self._ev[0].shape[:2] != (m, cap):
+            self._ev = (np.empty((m, cap, 3), np.float64), np.empty((m, cap, 2), np.uint8))
+        return self._ev
+
+    def _transitions(self, parts: list[tuple[np.ndarray, ...]], n: int, kt0: int) -> np.ndarray:
+        ch, idx, value, limit, kind, active = (
+            parts[0] if len(parts) == 1 else [np.concatenate(a) for a in zip(*parts, strict=True)]
+        )
         if len(parts) > 1:  # resumed channels: restore channel order before the idx sort
             first = kern._counting_order(ch, self.n_channels)
-            ch, evf, evu, idx = ch[first], evf[first], evu[first], idx[first]
+            ch, idx, value, limit, kind, active = (
+                a[first] for a in (ch, idx, value, limit, kind, active))
         order = kern._counting_order(idx, n)
         out = np.empty(order.size, TRANSITION_DTYPE)
         out["channel"] = ch[order]
         out["ts"] = self._clock.t_origin + (kt0 + idx[order]).astype(np.float64) * self._clock.dt
-        out["kind"] = evu[order, 0]
-        out["active"] = evu[order, 1] != 0
-        out["value"] = evf[order, 1]
-        out["limit"] = evf[order, 2]
+        out["kind"] = kind[order]
+        out["active"] = active[order]
+        out["value"] = value[order]
+        out["limit"] = limit[order]
         return out
 
-    def _aggregates(self, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> np.ndarray:
-        ch = np.concatenate([p[0] for p in parts])
-        agf = np.concatenate([p[1] for p in parts])
-        agi = np.concatenate([p[2] for p in parts])
-        out = np.empty(ch.size, AGGREGATE_DTYPE)
-        if len(parts) > 1:  # resumed channels: back to (channel, window) order
-            order = kern._counting_order(ch, self.n_channels)
-            ch, agf, agi = ch[order], agf[order], agi[order]
-        out["channel"] = ch
-        out["window_start"] = agf[:, 0]
-        out["min"] = agf[:, 1]
-        out["max"] = agf[:, 2]
-        out["mean"] = agf[:, 3]
-        out["last"] = agf[:, 4]
-        out["count"] = agi[:, 0]
-        out["report"] = agi[:, 1] != 0
-        return out
+
+def _gather(chans: np.ndarray, counts: np.ndarray, evf: np.ndarray,
+            evu: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Flat (channel, idx, value, limit, kind, active) of the events of one kernel run."""
+    m = int(counts[:, 1].sum())
+    out = (np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m, np.float32),
+           np.empty(m, np.float64), np.empty(m, np.uint8), np.empty(m, np.bool_))
+    kern.gather_events(chans, counts, evf, evu, 0, *out)
+    return out

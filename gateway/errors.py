@@ -11,7 +11,10 @@ third-party exceptions are wrapped at the boundary where they occur::
     │   ├── DeviceConnectError     no connection (refused, unreachable, port missing)
     │   ├── DeviceTimeout          no answer within the timeout
     │   └── DeviceExceptionResponse the device answered with a Modbus exception code
-    └── DecodeError          registers could not be turned into a value
+    ├── DecodeError          registers could not be turned into a value
+    ├── JournalError         the alarm journal cannot be used (gateway.alarms.journal)
+    ├── OutboxError          the outbox cannot be used (gateway.outbox)
+    └── CommandError         an operator command was refused (gateway.alarms.lifecycle)
 """
 
 from __future__ import annotations

@@ -17,7 +17,6 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +26,7 @@ from gateway.alarms.events import AlarmEvent, AlarmKind, AlarmState
 from gateway.config import Device, Site
 from gateway.edge.detection import alarm_kind, channel_config
 from gateway.errors import ConfigError, Problem
+from gateway.timeutil import parse_ts
 
 __all__ = ["ReplaySummary", "read_series", "replay"]
 
@@ -70,20 +70,6 @@ class ReplaySummary:
                 yield f"  from {start}: {count} activations"
         else:
             yield f"no alarm flood (never > {FLOOD_THRESHOLD} activations in 10 minutes)"
-
-
-def parse_ts(text: str) -> float:
-    """RFC 3339 (``Z`` or offset) or epoch seconds -> epoch seconds."""
-    text = text.strip()
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        msg = f"timestamp {text!r} has no time zone (use Z or +08:00)"
-        raise ValueError(msg)
-    return moment.timestamp()
 
 
 def read_series(site: Site, path: Path) -> list[Series]:
@@ -209,7 +195,11 @@ def _regular_runs(ts: np.ndarray, dt: float) -> Iterator[tuple[int, int]]:
     yield start, len(ts)
 
 
-def _summarise(events: list[AlarmEvent], raw: list, summary: ReplaySummary) -> None:
+def _summarise(
+    events: list[AlarmEvent],
+    raw: list[tuple[float, Series, AlarmKind, bool, float, float]],
+    summary: ReplaySummary,
+) -> None:
     summary.events = len(events)
     activations: list[tuple[float, str]] = []
     for event, record in zip(events, raw, strict=True):

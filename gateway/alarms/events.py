@@ -11,9 +11,10 @@ from __future__ import annotations
 import math
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
+
+from gateway.timeutil import rfc3339
 
 __all__ = ["AlarmEvent", "AlarmKind", "AlarmState", "level_of", "rfc3339"]
 
@@ -33,23 +34,21 @@ class AlarmKind(StrEnum):
 
 
 class AlarmState(StrEnum):
-    """ISA-18.2 states as seen on the wire."""
+    """What happened to the alarm, as seen on the wire (docs/mqtt.md)."""
 
     ACTIVE = "active"
     ACKNOWLEDGED = "acknowledged"
     CLEARED = "cleared"
     SHELVED = "shelved"
+    UNSHELVED = "unshelved"
+    OUT_OF_SERVICE = "out_of_service"
+    IN_SERVICE = "in_service"
+    DISPOSITION = "disposition"
 
 
 def level_of(kind: AlarmKind) -> int:
     """GB/T 50493 level: HH/LL are second-level (2), the rest first-level (1)."""
     return 2 if kind in (AlarmKind.HH, AlarmKind.LL) else 1
-
-
-def rfc3339(ts: float) -> str:
-    """RFC 3339 UTC with milliseconds, e.g. 2026-11-23T17:40:29.123Z."""
-    moment = datetime.fromtimestamp(ts, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 @dataclass(frozen=True)
@@ -72,6 +71,11 @@ class AlarmEvent:
     sent_ts: str | None = None
     by: str | None = None
     note: str | None = None
+    isa_state: str | None = None
+    first_out: bool | None = None
+    activation_id: str | None = None
+    cause: str | None = None
+    action: str | None = None
 
     @classmethod
     def create(
@@ -88,10 +92,13 @@ class AlarmEvent:
         limit: float | None,
         unit: str,
         ts: float,
+        **extra: Any,
     ) -> AlarmEvent:
-        """A new event with its stable id and level filled in."""
+        """A new event with its stable id and level filled in (``extra``: optional fields)."""
         stamp = rfc3339(ts)
         name = "/".join([enterprise, site, device, point, kind.value, state.value, stamp])
+        if extra.get("by"):
+            name += "/" + str(extra["by"])
         return cls(
             event_id=str(uuid.uuid5(_NAMESPACE, name)),
             seq=seq,
@@ -106,6 +113,7 @@ class AlarmEvent:
             limit=_finite_or_none(limit),
             unit=unit,
             ts=stamp,
+            **extra,
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -13,7 +13,9 @@ import asyncio
 import contextlib
 import json
 import sys
+import tempfile
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiomqtt
@@ -21,9 +23,9 @@ import aiomqtt
 from gateway.commands.common import add_site_argument, load_site_arg, run_until_stopped
 from gateway.config import Site, with_tcp_ports
 from gateway.console import ConsoleSink
-from gateway.edge.agent import EdgeAgent
+from gateway.edge.service import EdgeService
 from gateway.mqtt.embedded import EmbeddedBroker
-from gateway.mqtt.publisher import MqttPublisher, MqttSettings
+from gateway.mqtt.publisher import MqttSettings
 from gateway.mqtt.topics import ROOT
 from gateway.netutil import free_port
 from gateway.simulator.scenarios import SCENARIOS
@@ -49,6 +51,9 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--keep-ports", action="store_true", help="serve devices on the site file's own ports"
     )
+    parser.add_argument(
+        "--state-dir", type=Path, help="journal and outbox folder (default: a temporary one)"
+    )
     parser.set_defaults(run=run)
 
 
@@ -66,27 +71,31 @@ def run(args: argparse.Namespace) -> int:
 async def _demo(
     args: argparse.Namespace, site: Site, console: ConsoleSink, stop: asyncio.Event
 ) -> None:
-    async with Simulator(site, args.scenario, args.seed), _broker(args.mqtt) as url:
-        publisher = MqttPublisher(site, MqttSettings.from_url(url, client_id=f"edge-{site.site}"))
-        agent = EdgeAgent(site, [console, publisher])
-        received: dict[str, int] = {"alarms": 0, "telemetry": 0}
-        _banner(site, args, url)
+    with contextlib.ExitStack() as stack:
+        state = args.state_dir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        async with Simulator(site, args.scenario, args.seed), _broker(args.mqtt) as url:
+            protocol = "auto" if args.mqtt else "3.1.1"  # the embedded broker speaks 3.1.1
+            settings = MqttSettings.from_url(url, client_id=f"edge-{site.site}", protocol=protocol)
+            service = EdgeService(site, state, settings, sinks=[console])
+            stack.callback(service.close)
+            received: dict[str, int] = {"alarms": 0, "telemetry": 0}
+            _banner(site, args, url)
 
-        def extra() -> str:
-            polls = sum(p.stats.polls for p in agent.pollers.values())
-            failed = sum(p.stats.failures for p in agent.pollers.values())
-            s = publisher.stats
-            return (
-                f"polls {polls} failed {failed} | mqtt sent {s.alarms_sent} alarms "
-                f"{s.telemetry_sent} telemetry, received back {received['alarms']} alarms"
+            def extra() -> str:
+                polls = sum(p.stats.polls for p in service.agent.pollers.values())
+                failed = sum(p.stats.failures for p in service.agent.pollers.values())
+                assert service.publisher is not None
+                s = service.publisher.stats
+                return (
+                    f"polls {polls} failed {failed} | mqtt sent {s.alarms_sent} alarms "
+                    f"{s.telemetry_sent} telemetry, received back {received['alarms']} alarms"
+                )
+
+            await asyncio.gather(
+                service.run(stop),
+                _watch_broker(url, site, received, stop),
+                _status_loop(console, extra, args.status_every, stop),
             )
-
-        await asyncio.gather(
-            agent.run(stop),
-            publisher.run(stop),
-            _watch_broker(url, site, received, stop),
-            _status_loop(console, extra, args.status_every, stop),
-        )
 
 
 def _banner(site: Site, args: argparse.Namespace, url: str) -> None:
@@ -134,7 +143,7 @@ async def _count(client: aiomqtt.Client, received: dict[str, int]) -> None:
     async for message in client.messages:
         if "/alarm/" in message.topic.value:
             received["alarms"] += 1
-            json.loads(bytes(message.payload))  # type: ignore[arg-type]
+            json.loads(bytes(message.payload))
         else:
             received["telemetry"] += 1
 

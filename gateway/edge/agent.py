@@ -2,25 +2,26 @@
 
 One task per device polls on its own grid; devices sharing a serial port (or a TCP
 gateway endpoint) share one link that runs one transaction at a time. Each poll
-goes straight through the device's detector; alarm transitions become alarm events
-at once and are handed to the sinks before any telemetry of the same poll.
+goes straight through the device's detector; its alarm transitions go to the alarm
+handler (the lifecycle) at once, before any telemetry of the same poll is handed on.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 from collections.abc import Callable, Sequence
 
-from gateway.alarms.events import AlarmEvent, AlarmState
+from gateway.alarms.events import AlarmEvent
 from gateway.config import Device, Site
 from gateway.edge.detection import DeviceDetector, TelemetryWindow, Transition
 from gateway.edge.link import ModbusLink, link_key, open_link
 from gateway.edge.poller import DevicePoller
 from gateway.edge.samples import PollSample
 
-__all__ = ["EdgeAgent", "Sink"]
+__all__ = ["EdgeAgent", "Sink", "TransitionHandler"]
+
+TransitionHandler = Callable[[Sequence[Transition]], None]
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ class Sink:
         """Every poll, raw."""
 
     def on_alarm(self, event: AlarmEvent) -> None:
-        """Every alarm transition, in detection order."""
+        """Every alarm event the lifecycle publishes, in order."""
 
     def on_telemetry(self, window: TelemetryWindow) -> None:
         """Every closed telemetry window with points to report."""
@@ -46,14 +47,15 @@ class EdgeAgent:
         site: Site,
         sinks: Sequence[Sink] = (),
         *,
+        on_transitions: TransitionHandler,
         link_factory: Callable[[Device], ModbusLink] = open_link,
     ) -> None:
         self.site = site
         self.sinks = list(sinks)
+        self.on_transitions = on_transitions
         self.links: dict[str, ModbusLink] = {}
         self.pollers: dict[str, DevicePoller] = {}
         self.detectors: dict[str, DeviceDetector] = {}
-        self._seq = itertools.count(1)
         self._devices = {d.name: d for d in site.devices if d.config.enabled}
         for device in self._devices.values():
             key = link_key(device)
@@ -76,6 +78,11 @@ class EdgeAgent:
             for link in self.links.values():
                 link.close()
 
+    def acknowledge(self, device: str, point: str) -> None:
+        """Release latched alarms of a point in its detector (after an operator ack)."""
+        keys = [p.key for p in self._devices[device].points]
+        self.detectors[device].acknowledge(keys.index(point))
+
     def _on_sample(self, sample: PollSample) -> None:
         device = self._devices[sample.device]
         try:
@@ -83,28 +90,10 @@ class EdgeAgent:
         except Exception:  # a detector bug must not stop polling of the site
             log.exception("Detection failed for device %s", sample.device)
             return
-        for transition in transitions:
-            self._emit_alarm(device, transition)
+        if transitions:
+            self.on_transitions(transitions)
         for sink in self.sinks:
             sink.on_sample(device, sample)
         for window in windows:
             for sink in self.sinks:
                 sink.on_telemetry(window)
-
-    def _emit_alarm(self, device: Device, transition: Transition) -> None:
-        unit = next((p.unit for p in device.points if p.key == transition.point), "")
-        event = AlarmEvent.create(
-            seq=next(self._seq),
-            enterprise=self.site.enterprise,
-            site=self.site.site,
-            device=transition.device,
-            point=transition.point,
-            kind=transition.kind,
-            state=AlarmState.ACTIVE if transition.active else AlarmState.CLEARED,
-            value=transition.value,
-            limit=transition.limit,
-            unit=unit,
-            ts=transition.ts,
-        )
-        for sink in self.sinks:
-            sink.on_alarm(event)

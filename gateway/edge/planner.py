@@ -9,9 +9,10 @@ than a second request (at most ``max_gap`` registers of hole).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gateway.datatypes import Table
+from gateway.edge.blockdecode import BlockDecoder
 from gateway.edge.codec import PointCodec, codec_for
 from gateway.profiles import DeviceProfile, Point
 
@@ -29,12 +30,20 @@ class PlannedPoint:
 
 @dataclass(frozen=True)
 class ReadRequest:
-    """One Modbus read: table, first address, count, and the points it feeds."""
+    """One Modbus read: table, first address, count, and the points it feeds.
+
+    ``decoder`` is the read compiled for vectorised decoding (built once, here).
+    """
 
     table: Table
     address: int
     count: int
     points: tuple[PlannedPoint, ...]
+    decoder: BlockDecoder = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        decoder = BlockDecoder(self.points, bit_table=self.table.is_bit_table)
+        object.__setattr__(self, "decoder", decoder)
 
     @property
     def bridges_gap(self) -> bool:

@@ -16,6 +16,7 @@ import asyncio
 import logging
 import math
 import random
+import struct
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -49,7 +50,7 @@ class Backoff:
         """The delay before the next attempt; grows with each failure."""
         delay = min(self.cap, self.base * 2**self.attempts)
         self.attempts += 1
-        return delay * (1.0 + 0.25 * self._rng.random())
+        return float(delay * (1.0 + 0.25 * self._rng.random()))
 
     def reset(self) -> None:
         """Forget past failures after a success."""
@@ -75,8 +76,14 @@ class DevicePoller:
         self._clock = clock
         self._backoff = backoff or Backoff()
         self._retry_at = 0.0
-        self._requests = plan_reads(device.profile, device.points)
+        # A tuple, replaced (never mutated) when a read is split: poll_once iterates it
+        # without copying.
+        self._requests: tuple[ReadRequest, ...] = tuple(plan_reads(device.profile, device.points))
         self._n = len(device.points)
+        # Each sample gets fresh arrays (sinks may keep them); copying these is cheaper
+        # than np.full / np.zeros.
+        self._nan_values = np.full(self._n, np.nan, dtype=np.float32)
+        self._good_quality = np.zeros(self._n, dtype=np.uint8)
 
     @property
     def requests(self) -> list[ReadRequest]:
@@ -106,13 +113,13 @@ class DevicePoller:
         self.stats.polls += 1
         if not self.link.connected and not await self._try_connect():
             return self._emit(self._clock(), None, Quality.COMM)
-        values = np.full(self._n, np.nan, dtype=np.float32)
-        quality = np.zeros(self._n, dtype=np.uint8)
+        values = self._nan_values.copy()
+        quality = self._good_quality.copy()
         ts = self._clock()
         failed: DeviceError | None = None
-        for request in list(self._requests):
+        for request in self._requests:
             try:
-                words = await self._read(request)
+                payload = await self._read(request)
             except DeviceExceptionResponse as exc:
                 failed = exc
                 self._mark(quality, request, Quality.DEVICE_ERROR)
@@ -123,13 +130,17 @@ class DevicePoller:
                 quality[:] = Quality.COMM
                 self._drop_connection()
                 break
-            self._decode(request, words, values, quality)
+            decoder = request.decoder
+            if len(payload) >= decoder.needed:
+                decoder.decode(payload, values)
+            else:
+                self._decode_short(request, payload, values, quality)
         self._account(failed)
         return self._emit(ts, values, quality)
 
-    async def _read(self, request: ReadRequest) -> list[int]:
+    async def _read(self, request: ReadRequest) -> bytes:
         self.stats.reads += 1
-        return await self.link.read(
+        return await self.link.read_raw(
             request.table,
             request.address,
             request.count,
@@ -137,20 +148,29 @@ class DevicePoller:
             self.device.request_pause_s,
         )
 
-    def _decode(
-        self, request: ReadRequest, words: list[int], values: np.ndarray, quality: np.ndarray
+    @staticmethod
+    def _decode_short(
+        request: ReadRequest, payload: bytes, values: np.ndarray, quality: np.ndarray
     ) -> None:
+        # The device answered with less than the read asked for: decode what is
+        # there point by point, and mark the points it left out.
+        if request.table.is_bit_table:
+            words: list[int] | tuple[int, ...] = list(payload)
+        else:
+            words = struct.unpack_from(f">{len(payload) // 2}H", payload)
         for planned in request.points:
-            chunk = words[planned.offset : planned.offset + planned.codec.width]
+            end = planned.offset + planned.codec.width
+            if end > len(words):
+                quality[planned.index] = Quality.DECODE
+                continue
             try:
-                values[planned.index] = planned.codec.decode(chunk)
-            except (ValueError, IndexError, OverflowError):
+                values[planned.index] = planned.codec.decode(words[planned.offset : end])
+            except (ValueError, IndexError, OverflowError, struct.error):
                 quality[planned.index] = Quality.DECODE
 
     @staticmethod
     def _mark(quality: np.ndarray, request: ReadRequest, code: Quality) -> None:
-        for planned in request.points:
-            quality[planned.index] = code
+        quality[request.decoder.index] = code
 
     def _maybe_split(self, request: ReadRequest, exc: DeviceExceptionResponse) -> None:
         # Some devices refuse reads that cover unmapped registers: stop bridging holes
@@ -169,7 +189,8 @@ class DevicePoller:
             for r in plan_reads(self.device.profile, subset, max_gap=0)
         ]
         position = self._requests.index(request)
-        self._requests[position : position + 1] = fixed
+        requests = self._requests
+        self._requests = (*requests[:position], *fixed, *requests[position + 1 :])
         log.warning(
             "Device %s refused a read bridging unused registers; reading %s without gaps",
             self.device.name,
@@ -206,7 +227,8 @@ class DevicePoller:
             stats.ok += 1
             stats.consecutive_failures = 0
             stats.last_ok_ts = self._clock()
-            self._backoff.reset()
+            if self._backoff.attempts:
+                self._backoff.reset()
             return
         stats.failures += 1
         stats.consecutive_failures += 1

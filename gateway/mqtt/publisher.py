@@ -1,10 +1,12 @@
-"""Publish alarm events and telemetry over MQTT, alarms first, reconnecting forever.
+"""Publish the outbox over MQTT, alarms first, and serve operator commands.
 
 Reconnection is one supervisor loop around a reusable aiomqtt client (the pattern
-aiomqtt documents). Alarms and telemetry wait in separate lanes: the sender always
-empties the alarm lane before it takes telemetry, so an alarm is never queued
-behind telemetry. A message leaves its lane only after the publish call returned
-(for QoS 1, after the broker's PUBACK). The site status topic is retained and the
+aiomqtt documents), with exponential backoff. Every message is already durable in
+the outbox before we try to send it; it is removed only after the publish call
+returned, which for QoS 1 means after the broker's PUBACK. Each round takes alarms
+before any telemetry, so an alarm is never queued behind a telemetry backlog.
+Messages from before the current connection are marked ``replayed`` so stale data
+never looks fresh. The site status topic is retained, carries the counters, and the
 broker publishes the last will ``offline`` there if the agent vanishes.
 """
 
@@ -14,30 +16,31 @@ import asyncio
 import contextlib
 import json
 import logging
+import ssl
 import time
-from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
 import aiomqtt
 
-from gateway.alarms.events import AlarmEvent, rfc3339
-from gateway.config import Device, Site
-from gateway.edge.agent import Sink
-from gateway.edge.detection import TelemetryWindow
-from gateway.edge.poller import Backoff
-from gateway.edge.samples import PollSample
-from gateway.mqtt.topics import alarm_topic, status_topic, telemetry_topic
+from gateway.mqtt.topics import command_filter, reply_topic, status_topic
+from gateway.outbox import Lane, Outbox, OutboxMessage, mark_replayed
+from gateway.timeutil import rfc3339
 
-__all__ = ["MqttPublisher", "MqttSettings", "PublisherStats", "telemetry_payload"]
+__all__ = ["CommandHandler", "MqttPublisher", "MqttSettings", "PublisherStats"]
 
 log = logging.getLogger(__name__)
+
+CommandHandler = Callable[[str, bytes], dict[str, Any]]
+BATCH = 64
+STATUS_EVERY_S = 10.0
 
 
 @dataclass(frozen=True)
 class MqttSettings:
-    """Where and how to connect; secrets come from the environment, never the site file."""
+    """Where and how to connect; secrets come from the environment or files."""
 
     host: str = "127.0.0.1"
     port: int = 1883
@@ -46,151 +49,220 @@ class MqttSettings:
     client_id: str = ""
     telemetry_qos: int = 0
     keepalive: int = 30
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    protocol: str = "auto"  # "auto" tries MQTT 5, then 3.1.1; or "5" / "3.1.1"
 
     @classmethod
     def from_url(cls, url: str, **overrides: Any) -> MqttSettings:
-        """Parse ``mqtt://[user[:password]@]host[:port]``."""
+        """Parse ``mqtt://[user[:password]@]host[:port]`` (``mqtts://`` for TLS, port 8883)."""
         parsed = urlparse(url)
-        if parsed.scheme not in ("mqtt", "tcp") or not parsed.hostname:
-            msg = f"MQTT URL {url!r} must look like mqtt://host:1883"
+        if parsed.scheme not in ("mqtt", "tcp", "mqtts", "ssl") or not parsed.hostname:
+            msg = f"MQTT URL {url!r} must look like mqtt://host:1883 or mqtts://host:8883"
             raise ValueError(msg)
-        return cls(
-            host=parsed.hostname,
-            port=parsed.port or 1883,
-            username=parsed.username,
-            password=parsed.password,
-            **overrides,
-        )
+        tls = parsed.scheme in ("mqtts", "ssl")
+        values: dict[str, Any] = {
+            "host": parsed.hostname,
+            "port": parsed.port or (8883 if tls else 1883),
+            "username": parsed.username,
+            "password": parsed.password,
+        }
+        values.update(overrides)
+        return cls(**values)
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        """A verifying TLS context when a CA file is set (client certificate optional)."""
+        if self.ca_file is None:
+            return None
+        context = ssl.create_default_context(cafile=self.ca_file)
+        if self.cert_file:
+            context.load_cert_chain(self.cert_file, self.key_file)
+        return context
 
 
 @dataclass
 class PublisherStats:
-    """Counters shown on the console and in the status message."""
+    """Counters for the console and the status topic."""
 
+    connected: bool = False
+    reconnects: int = 0
     alarms_sent: int = 0
     telemetry_sent: int = 0
-    telemetry_dropped: int = 0
-    reconnects: int = 0
-    connected: bool = False
-    queued_alarms: int = 0
-    queued_telemetry: int = 0
+    replayed: int = 0
+    commands: int = 0
+    protocol: str = ""
     last_error: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def telemetry_payload(window: TelemetryWindow) -> dict[str, Any]:
-    """JSON object of one telemetry window (docs/mqtt.md)."""
-    return {
-        "device": window.device,
-        "ts": rfc3339(window.start),
-        "window_s": window.window_s,
-        "points": {
-            p.key: {"min": p.min, "max": p.max, "mean": p.mean, "last": p.last, "count": p.count}
-            for p in window.points
-        },
-    }
+class MqttPublisher:
+    """Drains an Outbox to the broker; answers commands through ``commands``."""
 
-
-class MqttPublisher(Sink):
-    """A Sink that publishes to MQTT; run ``await publisher.run(stop)`` beside the agent."""
-
-    def __init__(self, site: Site, settings: MqttSettings, *, telemetry_limit: int = 10_000):
+    def __init__(
+        self,
+        enterprise: str,
+        site: str,
+        settings: MqttSettings,
+        outbox: Outbox,
+        *,
+        commands: CommandHandler | None = None,
+        status_extra: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
+        self.enterprise = enterprise
         self.site = site
         self.settings = settings
+        self.outbox = outbox
         self.stats = PublisherStats()
-        self._alarms: deque[tuple[str, bytes]] = deque()
-        self._telemetry: deque[tuple[str, bytes]] = deque()
-        self._telemetry_limit = telemetry_limit
+        self._commands = commands
+        self._status_extra = status_extra
         self._wake = asyncio.Event()
-        self._status_topic = status_topic(site.enterprise, site.site)
+        self._status_topic = status_topic(enterprise, site)
+        self._v5 = settings.protocol != "3.1.1"
+        self._known_protocol = settings.protocol != "auto"
 
-    def on_alarm(self, event: AlarmEvent) -> None:
-        """Queue an alarm event (never dropped)."""
-        topic = alarm_topic(event.enterprise, event.site, event.device, event.point)
-        self._alarms.append((topic, json.dumps(event.to_dict()).encode()))
+    def notify(self) -> None:
+        """Something was put in the outbox: wake the sender."""
         self._wake.set()
-
-    def on_telemetry(self, window: TelemetryWindow) -> None:
-        """Queue a telemetry window (bounded: the oldest is dropped and counted)."""
-        topic = telemetry_topic(self.site.enterprise, self.site.site, window.device)
-        if len(self._telemetry) >= self._telemetry_limit:
-            self._telemetry.popleft()
-            self.stats.telemetry_dropped += 1
-        self._telemetry.append((topic, json.dumps(telemetry_payload(window)).encode()))
-        self._wake.set()
-
-    def on_sample(self, device: Device, sample: PollSample) -> None:
-        """Raw samples are not published; windows are."""
 
     async def run(self, stop: asyncio.Event) -> None:
         """Connect, publish, reconnect with backoff, until ``stop`` is set."""
-        backoff = Backoff(base=0.5, cap=15.0)
+        delay = 0.5
         while not stop.is_set():
             try:
                 await self._session(stop)
-                backoff.reset()
+                delay = 0.5
             except aiomqtt.MqttError as exc:
-                self.stats.connected = False
-                self.stats.last_error = str(exc)
-                self.stats.reconnects += 1
-                delay = backoff.next_delay()
-                log.warning("MQTT %s: %s; reconnecting in %.1f s", self._where(), exc, delay)
-                await _sleep_or_stop(stop, delay)
+                self._lost(exc)
+                if self._try_other_protocol():
+                    continue
+                log.warning(
+                    "MQTT %s:%s: %s; retrying in %.1f s",
+                    self.settings.host,
+                    self.settings.port,
+                    exc,
+                    delay,
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=delay)
+                delay = min(delay * 2, 15.0)
+
+    def _lost(self, exc: Exception) -> None:
+        if self.stats.connected:
+            self.stats.reconnects += 1
+        self.stats.connected = False
+        self.stats.last_error = str(exc)
+
+    def _try_other_protocol(self) -> bool:
+        # "auto" has not found the broker's version yet: after MQTT 5 fails, try 3.1.1 at
+        # once (a 3.1.1-only broker may refuse or just never answer an MQTT 5 CONNECT).
+        if self.settings.protocol != "auto" or self._known_protocol:
+            return False
+        self._v5 = not self._v5
+        return self._v5 is False
+
+    def _client(self) -> aiomqtt.Client:
+        s = self.settings
+        v5 = self._v5
+        will = aiomqtt.Will(self._status_topic, self._status_payload("offline"), qos=1, retain=True)
+        return aiomqtt.Client(
+            s.host,
+            s.port,
+            username=s.username,
+            password=s.password,
+            identifier=s.client_id or None,
+            keepalive=s.keepalive,
+            will=will,
+            tls_context=s.tls_context(),
+            protocol=aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311,
+            clean_session=None if v5 else True,
+            timeout=5.0,
+        )
 
     async def _session(self, stop: asyncio.Event) -> None:
-        will = aiomqtt.Will(self._status_topic, self._status_payload("offline"), qos=1, retain=True)
-        async with aiomqtt.Client(
-            self.settings.host,
-            self.settings.port,
-            username=self.settings.username,
-            password=self.settings.password,
-            identifier=self.settings.client_id or None,
-            keepalive=self.settings.keepalive,
-            will=will,
-        ) as client:
+        async with self._client() as client:
+            self._known_protocol = True
             self.stats.connected = True
-            await client.publish(
-                self._status_topic, self._status_payload("online"), qos=1, retain=True
-            )
-            while not stop.is_set():
-                await self._drain(client)
-                self._wake.clear()
-                if not self._alarms and not self._telemetry:
-                    await _wait_either(self._wake, stop)
-            await client.publish(
-                self._status_topic, self._status_payload("offline"), qos=1, retain=True
-            )
+            self.stats.protocol = "5" if self._v5 else "3.1.1"
+            self.outbox.begin_session()
+            await self._publish_status(client, "online")
+            reader = asyncio.create_task(self._serve_commands(client))
+            try:
+                await self._send_loop(client, stop)
+                await self._publish_status(client, "offline")
+            finally:
+                reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
+                    await reader
 
-    async def _drain(self, client: aiomqtt.Client) -> None:
-        while self._alarms or self._telemetry:
-            if self._alarms:
-                topic, payload = self._alarms[0]
-                await client.publish(topic, payload, qos=1)
-                self._alarms.popleft()
+    async def _send_loop(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
+        next_status = time.monotonic() + STATUS_EVERY_S
+        while not stop.is_set():
+            self._wake.clear()
+            sent = await self._send_batch(client)
+            if time.monotonic() >= next_status:
+                await self._publish_status(client, "online")
+                next_status = time.monotonic() + STATUS_EVERY_S
+            if not sent:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(_either(self._wake, stop), timeout=1.0)
+
+    async def _send_batch(self, client: aiomqtt.Client) -> int:
+        batch = self.outbox.peek(BATCH)
+        if not batch:
+            return 0
+        self.outbox.mark_attempt([m.id for m in batch])
+        # Publishing in order on one connection keeps per-topic (per-point) order;
+        # awaiting them together pipelines the PUBACKs instead of one round trip each.
+        await asyncio.gather(*(self._publish(client, m) for m in batch))
+        self.outbox.ack([m.id for m in batch])
+        for message in batch:
+            if message.lane is Lane.ALARM:
                 self.stats.alarms_sent += 1
-                continue
-            topic, payload = self._telemetry[0]
-            await client.publish(topic, payload, qos=self.settings.telemetry_qos)
-            self._telemetry.popleft()
-            self.stats.telemetry_sent += 1
-        self.stats.queued_alarms = len(self._alarms)
-        self.stats.queued_telemetry = len(self._telemetry)
+            else:
+                self.stats.telemetry_sent += 1
+        return len(batch)
+
+    async def _publish(self, client: aiomqtt.Client, message: OutboxMessage) -> None:
+        payload = message.payload
+        if self.outbox.is_replay(message):
+            payload = mark_replayed(payload)
+            self.stats.replayed += 1
+        await client.publish(message.topic, payload, qos=message.qos)
+
+    async def _serve_commands(self, client: aiomqtt.Client) -> None:
+        if self._commands is None:
+            return
+        await client.subscribe(command_filter(self.enterprise, self.site), qos=1)
+        async for message in client.messages:
+            action = message.topic.value.rsplit("/", 1)[-1]
+            reply = self._commands(action, bytes(message.payload))  # type: ignore[arg-type,unused-ignore]
+            self.stats.commands += 1
+            request_id = reply.get("request_id") or "unknown"
+            topic = reply_topic(self.enterprise, self.site, str(request_id))
+            await client.publish(topic, json.dumps(reply).encode(), qos=1)
+
+    async def _publish_status(self, client: aiomqtt.Client, state: str) -> None:
+        await client.publish(self._status_topic, self._status_payload(state), qos=1, retain=True)
 
     def _status_payload(self, state: str) -> bytes:
-        body = {"state": state, "ts": rfc3339(time.time()), "site": self.site.site}
+        outbox = self.outbox.stats()
+        body: dict[str, Any] = {
+            "state": state,
+            "ts": rfc3339(time.time()),
+            "site": self.site,
+            "outbox": asdict(outbox),
+            "mqtt": {k: v for k, v in asdict(self.stats).items() if k != "extra"},
+        }
+        if self._status_extra is not None:
+            body.update(self._status_extra())
         return json.dumps(body).encode()
 
-    def _where(self) -> str:
-        return f"{self.settings.host}:{self.settings.port}"
 
-
-async def _wait_either(first: asyncio.Event, second: asyncio.Event) -> None:
+async def _either(first: asyncio.Event, second: asyncio.Event) -> None:
     waiters = [asyncio.create_task(first.wait()), asyncio.create_task(second.wait())]
-    _, pending = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    for task in pending:
-        task.cancel()
-
-
-async def _sleep_or_stop(stop: asyncio.Event, delay: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=delay)
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in waiters:
+            task.cancel()

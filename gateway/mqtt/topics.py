@@ -8,7 +8,15 @@ hazard/v1/{enterprise}/{site}/cmd/...                     commands (authenticate
 
 from __future__ import annotations
 
-__all__ = ["ROOT", "alarm_topic", "status_topic", "telemetry_topic"]
+__all__ = [
+    "ROOT",
+    "alarm_topic",
+    "command_filter",
+    "command_topic",
+    "reply_topic",
+    "status_topic",
+    "telemetry_topic",
+]
 
 ROOT = "hazard/v1"
 
@@ -26,3 +34,18 @@ def telemetry_topic(enterprise: str, site: str, device: str) -> str:
 def alarm_topic(enterprise: str, site: str, device: str, point: str) -> str:
     """Alarm events of one point (one topic per point keeps per-point order)."""
     return f"{ROOT}/{enterprise}/{site}/alarm/{device}/{point}"
+
+
+def command_topic(enterprise: str, site: str, action: str) -> str:
+    """Where an operator publishes a command (ack, shelve, ...)."""
+    return f"{ROOT}/{enterprise}/{site}/cmd/{action}"
+
+
+def command_filter(enterprise: str, site: str) -> str:
+    """The edge agent's subscription to its site's commands."""
+    return f"{ROOT}/{enterprise}/{site}/cmd/+"
+
+
+def reply_topic(enterprise: str, site: str, request_id: str) -> str:
+    """Where the edge agent answers the command with ``request_id``."""
+    return f"{ROOT}/{enterprise}/{site}/reply/{request_id}"

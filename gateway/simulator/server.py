@@ -174,7 +174,7 @@ class Simulator:
     async def stop(self) -> None:
         """Stop every server."""
         for server in self._servers:
-            await server.shutdown()
+            await server.shutdown()  # type: ignore[no-untyped-call]
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -56,6 +56,7 @@ class MqttProbe:
         client_cert: Path | None = None,
         client_key: Path | None = None,
         client_id: str = "",
+        clean_session: bool = True,
     ) -> None:
         self.host, self.port = host, port
         self.messages: queue.Queue[ReceivedMessage] = queue.Queue()
@@ -63,7 +64,11 @@ class MqttProbe:
         self._connack: queue.Queue[ReasonCode] = queue.Queue()
         self._lock = threading.Lock()
         self._subacks: dict[int, list[ReasonCode]] = {}
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+        # clean_session=False (with a client_id) keeps the subscription and queued QoS 1
+        # messages across reconnects: what a real alarm subscriber does.
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=clean_session
+        )
         if username is not None:
             self.client.username_pw_set(username, password)
         if ca_cert is not None:

@@ -16,8 +16,12 @@ from gateway.replay import parse_ts, read_series, replay
 T0 = 1_790_000_000.0  # 2026-09-21T14:13:20Z
 
 
-def _write_csv(path: Path, rows: list[tuple[object, ...]], header: str = "ts,device,point,value") -> Path:
-    path.write_text(header + "\n" + "".join(",".join(map(str, r)) + "\n" for r in rows), encoding="utf-8")
+def _write_csv(
+    path: Path, rows: list[tuple[object, ...]], header: str = "ts,device,point,value"
+) -> Path:
+    path.write_text(
+        header + "\n" + "".join(",".join(map(str, r)) + "\n" for r in rows), encoding="utf-8"
+    )
     return path
 
 
@@ -71,7 +75,9 @@ def test_block_replay_equals_sample_by_sample_timing_with_gaps(tmp_path: Path) -
         ((T0, "gas-01", "gas", "high"), "could not convert string to float"),
     ],
 )
-def test_bad_rows_are_reported_with_line(tmp_path: Path, row: tuple[object, ...], message: str) -> None:
+def test_bad_rows_are_reported_with_line(
+    tmp_path: Path, row: tuple[object, ...], message: str
+) -> None:
     site = load_site_arg(None)
     path = _write_csv(tmp_path / "bad.csv", [(T0 - 1, "gas-01", "gas", 1), row])
     with pytest.raises(ConfigError) as caught:
@@ -85,11 +91,34 @@ def test_replay_command_writes_json_lines(tmp_path: Path) -> None:
     site = Path(__file__).parents[2] / "examples" / "site-demo.yaml"
     out = tmp_path / "events.jsonl"
     done = subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "replay", "--site", str(site), "--input", str(csv_path), "--output", str(out)],
-        capture_output=True, text=True, check=False,
+        [
+            sys.executable,
+            "-m",
+            "gateway.cli",
+            "replay",
+            "--site",
+            str(site),
+            "--input",
+            str(csv_path),
+            "--output",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     events = [json.loads(line) for line in out.read_text().splitlines()]
     assert [e["kind"] for e in events] == ["H", "HH", "HH", "H"]
-    assert {"event_id", "seq", "enterprise", "site", "device", "point", "level", "state", "ts"} <= set(events[0])
+    assert {
+        "event_id",
+        "seq",
+        "enterprise",
+        "site",
+        "device",
+        "point",
+        "level",
+        "state",
+        "ts",
+    } <= set(events[0])
     assert "gas-01/gas H: 1" in done.stdout

@@ -1,0 +1,216 @@
+"""The alarm journal: every transition with who and why, and the state to restart from.
+
+SQLite (WAL, synchronous=FULL) because the journal is the record a safety officer
+and a regulator will ask for after an incident: alarm, acknowledgement, shelving,
+clearing and disposition, in order, with the operator's name and note. It also
+holds each alarm's current lifecycle state, so a restarted agent neither forgets
+an unacknowledged alarm nor raises it twice, and a flag per event telling whether
+it reached the outbox (events journaled just before a crash are re-queued).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from gateway.alarms.events import AlarmEvent
+from gateway.errors import GatewayError
+
+__all__ = ["AlarmJournal", "JournalError", "StoredAlarm"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL UNIQUE,
+    ts TEXT NOT NULL,
+    device TEXT NOT NULL,
+    point TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    state TEXT NOT NULL,
+    activation_id TEXT,
+    by TEXT,
+    note TEXT,
+    payload TEXT NOT NULL,
+    outboxed INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS events_activation ON events (activation_id);
+CREATE INDEX IF NOT EXISTS events_pending ON events (outboxed) WHERE outboxed = 0;
+CREATE TABLE IF NOT EXISTS alarms (
+    device TEXT NOT NULL,
+    point TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    state TEXT NOT NULL,
+    condition INTEGER NOT NULL,
+    activation_id TEXT,
+    shelved_until REAL,
+    PRIMARY KEY (device, point, kind)
+);
+CREATE TABLE IF NOT EXISTS dispositions (
+    activation_id TEXT PRIMARY KEY,
+    cause TEXT NOT NULL,
+    action TEXT NOT NULL,
+    by TEXT NOT NULL,
+    ts TEXT NOT NULL
+);
+"""
+
+
+class JournalError(GatewayError):
+    """The journal file cannot be opened or used."""
+
+
+@dataclass(frozen=True)
+class StoredAlarm:
+    """An alarm's lifecycle state as last journaled."""
+
+    device: str
+    point: str
+    kind: str
+    state: str
+    condition: bool
+    activation_id: str | None
+    shelved_until: float | None
+
+
+class AlarmJournal:
+    """Append-only event log plus current alarm states, in one SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            msg = f"alarm journal {path} is unusable ({exc}); move it aside to start a new one"
+            raise JournalError(msg) from exc
+        self.path = path
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()
+
+    def next_seq(self) -> int:
+        """The next site sequence number (monotonic across restarts)."""
+        row = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
+        return int(row[0]) + 1
+
+    def record(self, event: AlarmEvent, alarm: StoredAlarm | None) -> None:
+        """Journal an event and the alarm's new state in one transaction."""
+        payload = json.dumps(event.to_dict())
+        with self._transaction():
+            self._db.execute(
+                "INSERT OR IGNORE INTO events (seq, event_id, ts, device, point, kind, state,"
+                " activation_id, by, note, payload) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    event.seq,
+                    event.event_id,
+                    event.ts,
+                    event.device,
+                    event.point,
+                    event.kind.value,
+                    event.state.value,
+                    event.activation_id,
+                    event.by,
+                    event.note,
+                    payload,
+                ),
+            )
+            if alarm is not None:
+                self._save_alarm(alarm)
+
+    def mark_outboxed(self, event_id: str) -> None:
+        """The event is safely in the outbox."""
+        self._db.execute("UPDATE events SET outboxed = 1 WHERE event_id = ?", (event_id,))
+
+    def pending_outbox(self) -> list[tuple[str, str, str]]:
+        """(event_id, device/point topic parts, payload) of events not yet in the outbox."""
+        rows = self._db.execute(
+            "SELECT event_id, device || '/' || point, payload FROM events"
+            " WHERE outboxed = 0 ORDER BY seq"
+        ).fetchall()
+        return [(str(a), str(b), str(c)) for a, b, c in rows]
+
+    def alarms(self) -> list[StoredAlarm]:
+        """Every alarm's last journaled state."""
+        rows = self._db.execute(
+            "SELECT device, point, kind, state, condition, activation_id, shelved_until FROM alarms"
+        ).fetchall()
+        return [StoredAlarm(d, p, k, s, bool(c), a, u) for d, p, k, s, c, a, u in rows]
+
+    def events(self, limit: int = 1000) -> list[dict[str, object]]:
+        """The newest ``limit`` events, oldest first, as JSON objects."""
+        rows = self._db.execute(
+            "SELECT payload FROM (SELECT seq, payload FROM events ORDER BY seq DESC LIMIT ?)"
+            " ORDER BY seq",
+            (limit,),
+        ).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def activation_exists(self, activation_id: str) -> bool:
+        """True when ``activation_id`` is the event_id of a journaled activation."""
+        row = self._db.execute(
+            "SELECT 1 FROM events WHERE event_id = ? AND state = 'active'", (activation_id,)
+        ).fetchone()
+        return row is not None
+
+    def add_disposition(
+        self, activation_id: str, cause: str, action: str, by: str, ts: str
+    ) -> bool:
+        """Record the disposition of an activation; False when one exists already."""
+        cursor = self._db.execute(
+            "INSERT OR IGNORE INTO dispositions VALUES (?,?,?,?,?)",
+            (activation_id, cause, action, by, ts),
+        )
+        return cursor.rowcount == 1
+
+    def without_disposition(self, limit: int = 1000) -> list[dict[str, object]]:
+        """Activations (oldest first) that still lack a disposition (闭环 not closed)."""
+        rows = self._db.execute(
+            "SELECT e.payload FROM events e LEFT JOIN dispositions d"
+            " ON d.activation_id = e.event_id WHERE e.state = 'active'"
+            " AND d.activation_id IS NULL ORDER BY e.seq LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def event(self, event_id: str) -> dict[str, object] | None:
+        """One journaled event by id."""
+        row = self._db.execute(
+            "SELECT payload FROM events WHERE event_id = ?", (event_id,)
+        ).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
+
+    def save_alarm(self, alarm: StoredAlarm) -> None:
+        """Store an alarm's state without an event (e.g. condition while shelved)."""
+        self._save_alarm(alarm)
+
+    def _save_alarm(self, alarm: StoredAlarm) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO alarms VALUES (?,?,?,?,?,?,?)",
+            (
+                alarm.device,
+                alarm.point,
+                alarm.kind,
+                alarm.state,
+                int(alarm.condition),
+                alarm.activation_id,
+                alarm.shelved_until,
+            ),
+        )
+
+    class _Tx:
+        def __init__(self, db: sqlite3.Connection) -> None:
+            self.db = db
+
+        def __enter__(self) -> None:
+            self.db.execute("BEGIN IMMEDIATE")
+
+        def __exit__(self, exc_type: object, *_: object) -> None:
+            self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+    def _transaction(self) -> AlarmJournal._Tx:
+        return AlarmJournal._Tx(self._db)

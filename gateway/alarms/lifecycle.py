@@ -1,0 +1,371 @@
+"""Alarm lifecycle (ISA-18.2 / IEC 62682) for every (device, point, kind) of a site.
+
+States and the events each transition publishes::
+
+    NORMAL ──condition──► UNACK ──ack──► ACKED ──clears──► NORMAL
+                            │                                 ▲
+                            └──clears──► RTN_UNACK ──ack──────┘
+                                           └──condition──► UNACK (a new activation)
+    any ──shelve(until)──► SHELVED ──unshelve/expiry──► UNACK (condition) | NORMAL
+    any ──out_of_service──► OUT_OF_SERVICE ──return_to_service──► UNACK | NORMAL
+
+Rules from GB/T 50493 and safety practice:
+- an acknowledgement names the activation it acknowledges (optional but checked): a
+  new activation since is never masked by an acknowledgement of the old one;
+- alarms raised in the same poll are published second level first, toxic before
+  combustible at the same level; the first activation while the site had no active
+  alarm is marked ``first_out``;
+- fault alarms (FAULT, COMM) keep their own kinds and are never shown as concentration
+  alarms;
+- every transition is journaled with who and why before it is published.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from gateway.alarms.events import AlarmEvent, AlarmKind, AlarmState, level_of, rfc3339
+from gateway.alarms.journal import AlarmJournal, StoredAlarm
+from gateway.config import Site
+from gateway.edge.detection import Transition
+from gateway.errors import GatewayError
+from gateway.profiles import Kind
+
+__all__ = ["Alarm", "AlarmKey", "AlarmManager", "CommandError", "IsaState"]
+
+log = logging.getLogger(__name__)
+
+MAX_SHELVE_S = 4 * 3600.0
+RESTORE_SETTLE_SAMPLES = 3
+
+
+class IsaState(StrEnum):
+    """ISA-18.2 alarm states."""
+
+    NORMAL = "normal"
+    UNACK = "unack"
+    ACKED = "acked"
+    RTN_UNACK = "rtn_unack"
+    SHELVED = "shelved"
+    OUT_OF_SERVICE = "out_of_service"
+
+
+class CommandError(GatewayError):
+    """An operator command was refused; ``code`` is machine-readable."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class AlarmKey:
+    """Identifies one alarm: a kind of condition on one point of one device."""
+
+    device: str
+    point: str
+    kind: AlarmKind
+
+    def __str__(self) -> str:
+        return f"{self.device}/{self.point}/{self.kind.value}"
+
+
+@dataclass(frozen=True)
+class Alarm:
+    """The lifecycle state of one alarm."""
+
+    key: AlarmKey
+    state: IsaState = IsaState.NORMAL
+    condition: bool = False
+    activation_id: str | None = None
+    shelved_until: float | None = None
+    unconfirmed: int = -1  # >= 0: restored active after a restart, not yet seen again
+
+    @property
+    def annunciated(self) -> bool:
+        """True while an operator must see it (active or unacknowledged)."""
+        return self.state in (IsaState.UNACK, IsaState.ACKED, IsaState.RTN_UNACK)
+
+
+def _hazard_rank(kind: Kind) -> int:
+    """GB/T 50493 priority at equal level: toxic, then combustible, then the rest."""
+    return {Kind.GAS_PPM: 0, Kind.GAS_LEL: 1, Kind.OXYGEN_PCT: 2}.get(kind, 3)
+
+
+class AlarmManager:
+    """Owns every alarm of a site; publishes each event through ``publish``."""
+
+    def __init__(
+        self,
+        site: Site,
+        journal: AlarmJournal,
+        publish: Callable[[AlarmEvent], None],
+        *,
+        clock: Callable[[], float] = time.time,
+        max_shelve_s: float = MAX_SHELVE_S,
+        on_acknowledge: Callable[[AlarmKey], None] | None = None,
+    ) -> None:
+        self.site = site
+        self.journal = journal
+        self._publish = publish
+        self._clock = clock
+        self.max_shelve_s = max_shelve_s
+        self._on_acknowledge = on_acknowledge
+        self._seq = journal.next_seq()
+        self._points = {(d.name, p.key): p for d in site.devices for p in d.points}
+        self.alarms: dict[AlarmKey, Alarm] = {}
+        self._restore(journal.alarms())
+
+    # -- detector side -------------------------------------------------------------
+
+    def on_transitions(self, transitions: Iterable[Transition]) -> None:
+        """Apply one poll's transitions: activations by priority first, then clears."""
+        batch = sorted(transitions, key=self._priority)
+        first_out_free = not any(a.annunciated and a.condition for a in self.alarms.values())
+        for transition in batch:
+            key = AlarmKey(transition.device, transition.point, transition.kind)
+            if transition.active:
+                raised = self._condition_on(key, transition, first_out_free)
+                first_out_free = first_out_free and not raised
+            else:
+                self._condition_off(key, transition)
+
+    def observe(self, device: str, good_points: Iterable[str], ts: float) -> None:
+        """A good sample of ``good_points``: confirm or clear alarms restored after restart."""
+        good = set(good_points)
+        for key, alarm in list(self.alarms.items()):
+            if alarm.unconfirmed < 0 or key.device != device or key.point not in good:
+                continue
+            if alarm.unconfirmed + 1 < RESTORE_SETTLE_SAMPLES:
+                self.alarms[key] = replace(alarm, unconfirmed=alarm.unconfirmed + 1)
+                continue
+            self.alarms[key] = replace(alarm, unconfirmed=-1)
+            transition = Transition(
+                device, key.point, key.kind, False, float("nan"), float("nan"), ts
+            )
+            self._condition_off(key, transition, note="condition not present after restart")
+
+    def expire_shelves(self) -> None:
+        """Return shelved alarms whose time is up (ISA-18.2 MaxTimeShelved)."""
+        now = self._clock()
+        for alarm in list(self.alarms.values()):
+            if alarm.state is IsaState.SHELVED and (alarm.shelved_until or 0) <= now:
+                self._return(alarm, "system", "shelve expired", AlarmState.UNSHELVED)
+
+    # -- operator side ---------------------------------------------------------------
+
+    def acknowledge(
+        self, key: AlarmKey, by: str, note: str = "", activation_id: str | None = None
+    ) -> AlarmEvent:
+        """Acknowledge the current activation of ``key``."""
+        alarm = self._existing(key)
+        if alarm.state not in (IsaState.UNACK, IsaState.RTN_UNACK):
+            msg = f"{key} is {alarm.state.value}: nothing to acknowledge"
+            raise CommandError("invalid_state", msg)
+        if activation_id is not None and activation_id != alarm.activation_id:
+            msg = (
+                f"{key} was activated again since {activation_id} (current activation "
+                f"{alarm.activation_id}): acknowledge the current one"
+            )
+            raise CommandError("stale_activation", msg)
+        state = IsaState.ACKED if alarm.state is IsaState.UNACK else IsaState.NORMAL
+        updated = replace(alarm, state=state)
+        if self._on_acknowledge is not None:
+            self._on_acknowledge(key)
+        return self._emit(updated, AlarmState.ACKNOWLEDGED, by=by, note=note)
+
+    def shelve(self, key: AlarmKey, by: str, note: str, duration_s: float) -> AlarmEvent:
+        """Shelve ``key`` for at most ``max_shelve_s``; it returns by itself."""
+        if not 0 < duration_s <= self.max_shelve_s:
+            msg = f"shelve duration must be in (0, {self.max_shelve_s:g}] s, got {duration_s:g}"
+            raise CommandError("invalid_argument", msg)
+        if not note.strip():
+            raise CommandError("invalid_argument", "shelving needs a note saying why")
+        alarm = self._existing(key)
+        if alarm.state is IsaState.OUT_OF_SERVICE:
+            raise CommandError("invalid_state", f"{key} is out of service")
+        until = self._clock() + duration_s
+        updated = replace(alarm, state=IsaState.SHELVED, shelved_until=until)
+        return self._emit(
+            updated, AlarmState.SHELVED, by=by, note=f"{note} (until {rfc3339(until)})"
+        )
+
+    def unshelve(self, key: AlarmKey, by: str, note: str = "") -> AlarmEvent:
+        """End a shelve early; an active condition is annunciated again."""
+        alarm = self._existing(key)
+        if alarm.state is not IsaState.SHELVED:
+            raise CommandError("invalid_state", f"{key} is not shelved")
+        return self._return(alarm, by, note, AlarmState.UNSHELVED)
+
+    def remove_from_service(self, key: AlarmKey, by: str, note: str) -> AlarmEvent:
+        """Take ``key`` out of service (maintenance); needs a note."""
+        if not note.strip():
+            raise CommandError("invalid_argument", "out of service needs a note saying why")
+        alarm = self._existing(key)
+        updated = replace(alarm, state=IsaState.OUT_OF_SERVICE, shelved_until=None)
+        return self._emit(updated, AlarmState.OUT_OF_SERVICE, by=by, note=note)
+
+    def return_to_service(self, key: AlarmKey, by: str, note: str = "") -> AlarmEvent:
+        """Put ``key`` back in service."""
+        alarm = self._existing(key)
+        if alarm.state is not IsaState.OUT_OF_SERVICE:
+            raise CommandError("invalid_state", f"{key} is not out of service")
+        return self._return(alarm, by, note, AlarmState.IN_SERVICE)
+
+    def record_disposition(
+        self, activation_id: str, cause: str, action: str, by: str
+    ) -> AlarmEvent:
+        """Close the loop (闭环) on an activation: its cause and the action taken."""
+        if not cause.strip() or not action.strip():
+            raise CommandError("invalid_argument", "a disposition needs both cause and action")
+        stored = next((a for a in self.alarms.values() if a.activation_id == activation_id), None)
+        if not self.journal.activation_exists(activation_id):
+            raise CommandError("not_found", f"no alarm activation {activation_id}")
+        if not self.journal.add_disposition(
+            activation_id, cause, action, by, rfc3339(self._clock())
+        ):
+            raise CommandError("duplicate", f"activation {activation_id} already has a disposition")
+        row = self.journal.event(activation_id)
+        assert row is not None  # activation_exists said so
+        key = AlarmKey(str(row["device"]), str(row["point"]), AlarmKind(str(row["kind"])))
+        alarm = stored or self.alarms.get(key) or Alarm(key)
+        return self._emit(
+            alarm,
+            AlarmState.DISPOSITION,
+            by=by,
+            cause=cause,
+            action=action,
+            save=False,
+            activation_id=activation_id,
+        )
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _priority(self, t: Transition) -> tuple[int, int, int, str, str]:
+        point = self._points.get((t.device, t.point))
+        rank = _hazard_rank(point.kind) if point is not None else 3
+        return (0 if t.active else 1, -level_of(t.kind), rank, t.device, t.point)
+
+    def _condition_on(self, key: AlarmKey, t: Transition, first_out_free: bool) -> bool:
+        alarm = self.alarms.get(key, Alarm(key))
+        if alarm.state in (IsaState.UNACK, IsaState.ACKED) and alarm.condition:
+            self.alarms[key] = replace(alarm, unconfirmed=-1)  # restored and seen again
+            return False
+        if alarm.state in (IsaState.SHELVED, IsaState.OUT_OF_SERVICE):
+            self._save(replace(alarm, condition=True))  # recorded, not annunciated
+            return False
+        updated = replace(alarm, state=IsaState.UNACK, condition=True, unconfirmed=-1)
+        self._emit(
+            updated,
+            AlarmState.ACTIVE,
+            value=t.value,
+            limit=t.limit,
+            ts=t.ts,
+            first_out=first_out_free,
+            new_activation=True,
+        )
+        return True
+
+    def _condition_off(self, key: AlarmKey, t: Transition, note: str | None = None) -> None:
+        alarm = self.alarms.get(key)
+        if alarm is None or not alarm.condition:
+            return
+        if alarm.state in (IsaState.SHELVED, IsaState.OUT_OF_SERVICE):
+            self._save(replace(alarm, condition=False))
+            return
+        state = IsaState.NORMAL if alarm.state is IsaState.ACKED else IsaState.RTN_UNACK
+        updated = replace(alarm, state=state, condition=False, unconfirmed=-1)
+        self._emit(updated, AlarmState.CLEARED, value=t.value, limit=t.limit, ts=t.ts, note=note)
+
+    def _return(self, alarm: Alarm, by: str, note: str, state: AlarmState) -> AlarmEvent:
+        back = replace(alarm, state=IsaState.NORMAL, shelved_until=None)
+        event = self._emit(back, state, by=by, note=note)
+        if alarm.condition:  # still beyond its limit: annunciate it as a new activation
+            raised = replace(back, state=IsaState.UNACK)
+            return self._emit(
+                raised, AlarmState.ACTIVE, new_activation=True, note="returned while active"
+            )
+        return event
+
+    def _existing(self, key: AlarmKey) -> Alarm:
+        if (key.device, key.point) not in self._points:
+            raise CommandError("not_found", f"no point {key.device}/{key.point} in this site")
+        return self.alarms.get(key, Alarm(key))
+
+    def _emit(
+        self,
+        alarm: Alarm,
+        state: AlarmState,
+        *,
+        value: float | None = None,
+        limit: float | None = None,
+        ts: float | None = None,
+        new_activation: bool = False,
+        save: bool = True,
+        **extra: object,
+    ) -> AlarmEvent:
+        point = self._points.get((alarm.key.device, alarm.key.point))
+        event = AlarmEvent.create(
+            seq=self._seq,
+            enterprise=self.site.enterprise,
+            site=self.site.site,
+            device=alarm.key.device,
+            point=alarm.key.point,
+            kind=alarm.key.kind,
+            state=state,
+            value=value,
+            limit=limit,
+            unit=point.unit if point is not None else "",
+            ts=ts if ts is not None else self._clock(),
+            isa_state=alarm.state.value,
+            **{k: v for k, v in extra.items() if v is not None and k != "activation_id"},
+        )
+        activation = (
+            event.event_id if new_activation else extra.get("activation_id", alarm.activation_id)
+        )
+        event = replace(event, activation_id=str(activation) if activation else None)
+        if new_activation:
+            alarm = replace(alarm, activation_id=event.event_id)
+        self._seq += 1
+        self.journal.record(event, self._stored(alarm) if save else None)
+        if save:
+            self.alarms[alarm.key] = alarm
+        self._publish(event)
+        return event
+
+    def _save(self, alarm: Alarm) -> None:
+        self.alarms[alarm.key] = alarm
+        self.journal.save_alarm(self._stored(alarm))
+
+    @staticmethod
+    def _stored(alarm: Alarm) -> StoredAlarm:
+        key = alarm.key
+        return StoredAlarm(
+            key.device,
+            key.point,
+            key.kind.value,
+            alarm.state.value,
+            alarm.condition,
+            alarm.activation_id,
+            alarm.shelved_until,
+        )
+
+    def _restore(self, stored: list[StoredAlarm]) -> None:
+        for row in stored:
+            key = AlarmKey(row.device, row.point, AlarmKind(row.kind))
+            alarm = Alarm(
+                key,
+                IsaState(row.state),
+                row.condition,
+                row.activation_id,
+                row.shelved_until,
+                unconfirmed=0 if row.condition else -1,
+            )
+            self.alarms[key] = alarm
+        if stored:
+            active = sum(1 for a in self.alarms.values() if a.annunciated)
+            log.warning("Restored %d alarms from the journal (%d annunciated)", len(stored), active)

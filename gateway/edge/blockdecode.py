@@ -1,0 +1,167 @@
+"""Decode a whole block read at once: numpy gathers instead of one codec call per point.
+
+A :class:`BlockDecoder` is compiled once per planned read. Every register point gets
+the indices of its bytes in the response payload, in the order that makes the value
+big-endian: word and byte swaps are folded into that index, so all points of one
+numpy dtype (``>i2 >u2 >i4 >u4 >f4 >f8``) form one group whatever their byte and
+word order. Decoding a response is then, per group, one byte gather, one ``view``,
+``raw * scale + offset`` in float64 and one scatter into the poll's float32 values;
+bool points that are a bit of a register are ``(word >> bit) & 1`` on one gather.
+
+The result is bit-identical to :meth:`PointCodec.decode` stored into a float32 array
+(the same float64 operations in the same order, then one rounding to float32): the
+per-point codec stays the reference (the simulator encodes with it, and
+``tests/unit/edge/test_blockdecode.py`` compares both on random registers, types
+and orders). Two deliberate differences, both on values PointCodec cannot store
+cleanly either: a value beyond float32's range becomes +/-inf without numpy's
+overflow RuntimeWarning, and a signalling-NaN float is quieted silently (as
+``struct.unpack`` does) instead of numpy's invalid-value warning.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from gateway.datatypes import DataType
+
+if TYPE_CHECKING:
+    from gateway.edge.planner import PlannedPoint
+
+__all__ = ["BlockDecoder"]
+
+_DTYPES: dict[DataType, str] = {
+    DataType.INT16: ">i2",
+    DataType.UINT16: ">u2",
+    DataType.BITFIELD: ">u2",
+    DataType.INT32: ">i4",
+    DataType.UINT32: ">u4",
+    DataType.FLOAT32: ">f4",
+    DataType.FLOAT64: ">f8",
+}
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+_RAW_BOUND = {DataType.INT16: 2.0**15, DataType.UINT16: 2.0**16, DataType.BITFIELD: 2.0**16}
+_RAW_BOUND |= {DataType.INT32: 2.0**31, DataType.UINT32: 2.0**32, DataType.BOOL: 1.0}
+
+_KIND_VALUE = 0  # a numeric point: view the gathered bytes as the group's dtype
+_KIND_BIT = 1  # a bool that is one bit of a register
+_KIND_NONZERO = 2  # a bool read from a bit table (or a whole register): value != 0
+
+
+@dataclass(frozen=True, eq=False)
+class _Group:
+    kind: int
+    dtype: np.dtype
+    gather: npt.NDArray[np.intp]  # byte indices into the payload (or bit indices)
+    index: npt.NDArray[np.intp]  # the points' indices in the poll's value array
+    scale: npt.NDArray[np.float64]
+    offset: npt.NDArray[np.float64]
+    bits: npt.NDArray[np.uint16] | None  # shift per point, for _KIND_BIT
+
+
+class BlockDecoder:
+    """Decodes the payload of one planned read into the poll's value array."""
+
+    def __init__(self, points: Sequence[PlannedPoint], *, bit_table: bool) -> None:
+        self.bit_table = bit_table
+        #: Indices (into the poll's arrays) of every point of this read.
+        self.index = np.array([pp.index for pp in points], dtype=np.intp)
+        #: Payload bytes the read must return (2 per register, 1 per bit) to decode all.
+        self.needed = max((self._end(pp) for pp in points), default=0)
+        members: dict[tuple[int, str], list[tuple[PlannedPoint, list[int]]]] = {}
+        for pp in points:
+            kind, dtype, gather = self._layout(pp)
+            members.setdefault((kind, dtype), []).append((pp, gather))
+        self.groups = tuple(self._group(kind, dtype, m) for (kind, dtype), m in members.items())
+        # float inputs can be NaN/sNaN and scaled values can leave float32's range:
+        # those groups decode under np.errstate, the others need not pay for it.
+        self.guarded = any(
+            self._needs_guard(kind, dtype, m) for (kind, dtype), m in members.items()
+        )
+
+    def _end(self, pp: PlannedPoint) -> int:
+        width = 1 if self.bit_table else 2 * pp.codec.width
+        return (pp.offset if self.bit_table else 2 * pp.offset) + width
+
+    def _layout(self, pp: PlannedPoint) -> tuple[int, str, list[int]]:
+        codec = pp.codec
+        point = codec.point
+        if self.bit_table:
+            return _KIND_NONZERO, "u1", [pp.offset]
+        first = 2 * pp.offset
+        if point.type is DataType.BOOL:
+            if point.bit is None:  # PointCodec: the wire word, unswapped, is the bit
+                return _KIND_NONZERO, ">u2", [first, first + 1]
+            order = [first + 1, first] if codec.byte_swap else [first, first + 1]
+            return _KIND_BIT, ">u2", order
+        words = list(range(codec.width))
+        if codec.word_swap:
+            words.reverse()
+        gather: list[int] = []
+        for w in words:
+            hi, lo = first + 2 * w, first + 2 * w + 1
+            gather += [lo, hi] if codec.byte_swap else [hi, lo]
+        return _KIND_VALUE, _DTYPES[point.type], gather
+
+    @staticmethod
+    def _group(kind: int, dtype: str, members: list[tuple[PlannedPoint, list[int]]]) -> _Group:
+        gather = [i for _, g in members for i in g]
+        bits = None
+        if kind == _KIND_BIT:
+            bits = np.array([pp.codec.point.bit for pp, _ in members], dtype=np.uint16)
+        return _Group(
+            kind=kind,
+            dtype=np.dtype(dtype),
+            gather=np.array(gather, dtype=np.intp),
+            index=np.array([pp.index for pp, _ in members], dtype=np.intp),
+            scale=np.array([pp.codec.point.scale for pp, _ in members], dtype=np.float64),
+            offset=np.array([pp.codec.point.offset for pp, _ in members], dtype=np.float64),
+            bits=bits,
+        )
+
+    @staticmethod
+    def _needs_guard(kind: int, dtype: str, members: list[tuple[PlannedPoint, list[int]]]) -> bool:
+        if kind == _KIND_VALUE and dtype[1] == "f":
+            return True
+        for pp, _ in members:
+            point = pp.codec.point
+            bound = 1.0 if kind != _KIND_VALUE else _RAW_BOUND[point.type]
+            if bound * abs(point.scale) + abs(point.offset) >= _FLOAT32_MAX / 2:
+                return True
+            if not (math.isfinite(point.scale) and math.isfinite(point.offset)):
+                return True
+        return False
+
+    def decode(
+        self, payload: bytes | bytearray | memoryview, values: npt.NDArray[np.float32]
+    ) -> None:
+        """Store every point's engineering value into ``values`` (float32).
+
+        ``payload`` is the read's data: big-endian register bytes as on the wire, or
+        one byte (0/1) per bit for a bit table; it must hold at least ``needed`` bytes.
+        """
+        data = np.frombuffer(payload, dtype=np.uint8)
+        if self.guarded:
+            with np.errstate(over="ignore", invalid="ignore"):
+                self._decode(data, values)
+        else:
+            self._decode(data, values)
+
+    def _decode(self, data: npt.NDArray[np.uint8], values: npt.NDArray[np.float32]) -> None:
+        for group in self.groups:
+            raw = data[group.gather]
+            kind = group.kind
+            if kind == _KIND_VALUE:
+                number = raw.view(group.dtype)
+            elif kind == _KIND_BIT:
+                number = (raw.view(group.dtype) >> group.bits) & 1
+            else:
+                number = raw.view(group.dtype) != 0
+            scaled = np.multiply(number, group.scale, dtype=np.float64)
+            scaled += group.offset
+            values[group.index] = scaled

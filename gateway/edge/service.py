@@ -1,0 +1,166 @@
+"""The edge service of one site: agent, alarm lifecycle, journal, outbox, MQTT.
+
+Wiring, in the order a reading travels::
+
+    pollers ─► detectors ─► AlarmManager ─► journal (SQLite) ─► outbox (SQLite) ─► MQTT
+                   └──────► telemetry windows ──────────────────► outbox ─────────┘
+    MQTT cmd/# ─► CommandProcessor ─► AlarmManager (ack releases detector latches)
+
+An alarm event is durable in the journal before it is queued, and queued before it is
+sent; events journaled but not yet queued when the process died are queued again at
+start-up. Telemetry goes to the outbox only when a broker is configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from gateway.alarms.commands import CommandProcessor
+from gateway.alarms.events import AlarmEvent
+from gateway.alarms.journal import AlarmJournal
+from gateway.alarms.lifecycle import AlarmKey, AlarmManager
+from gateway.config import Device, Site
+from gateway.edge.agent import EdgeAgent, Sink
+from gateway.edge.detection import TelemetryWindow
+from gateway.edge.samples import PollSample
+from gateway.mqtt.payloads import telemetry_payload
+from gateway.mqtt.publisher import MqttPublisher, MqttSettings
+from gateway.mqtt.topics import alarm_topic, telemetry_topic
+from gateway.outbox import Lane, Outbox, default_quota
+
+__all__ = ["EdgeService"]
+
+log = logging.getLogger(__name__)
+
+
+class EdgeService(Sink):
+    """Everything one site's edge agent runs; ``await run(stop)``, then ``close()``."""
+
+    def __init__(
+        self,
+        site: Site,
+        state_dir: Path,
+        mqtt: MqttSettings | None,
+        *,
+        operator_keys: dict[str, bytes] | None = None,
+        sinks: Sequence[Sink] = (),
+        outbox_quota_bytes: int | None = None,
+    ) -> None:
+        self.site = site
+        self.sinks = list(sinks)
+        state_dir.mkdir(parents=True, exist_ok=True)
+        self.journal = AlarmJournal(state_dir / "journal.sqlite")
+        self.outbox = Outbox(
+            state_dir / "outbox.sqlite", quota_bytes=outbox_quota_bytes or _quota(site)
+        )
+        self.manager = AlarmManager(
+            site, self.journal, self._on_event, on_acknowledge=self._release_latch
+        )
+        self.agent = EdgeAgent(
+            site, [self, *self.sinks], on_transitions=self.manager.on_transitions
+        )
+        self.commands = CommandProcessor(self.manager, operator_keys or {})
+        self.publisher = (
+            MqttPublisher(
+                site.enterprise,
+                site.site,
+                mqtt,
+                self.outbox,
+                commands=self.commands.handle,
+                status_extra=self._status_extra,
+            )
+            if mqtt is not None
+            else None
+        )
+        self._requeue_journaled()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll, detect, publish until ``stop`` is set."""
+        tasks = [self.agent.run(stop), self._housekeeping(stop)]
+        if self.publisher is not None:
+            tasks.append(self.publisher.run(stop))
+        await asyncio.gather(*tasks)
+
+    def close(self) -> None:
+        """Close the SQLite files."""
+        self.outbox.close()
+        self.journal.close()
+
+    # -- Sink: what the agent hands us ------------------------------------------------
+
+    def on_sample(self, device: Device, sample: PollSample) -> None:
+        """Let restored alarms see that their point reads again."""
+        if any(a.unconfirmed >= 0 for a in self.manager.alarms.values()):
+            good = [p.key for p, q in zip(device.points, sample.quality, strict=True) if not q]
+            self.manager.observe(device.name, good, sample.ts)
+
+    def on_telemetry(self, window: TelemetryWindow) -> None:
+        """Queue a telemetry window (only when there is a broker to send it to)."""
+        if self.publisher is None:
+            return
+        topic = telemetry_topic(self.site.enterprise, self.site.site, window.device)
+        payload = json.dumps(telemetry_payload(window)).encode()
+        self.outbox.put(Lane.TELEMETRY, topic, payload, self.publisher.settings.telemetry_qos)
+        self.publisher.notify()
+
+    # -- alarm events -------------------------------------------------------------------
+
+    def _on_event(self, event: AlarmEvent) -> None:
+        if self.publisher is not None:
+            topic = alarm_topic(event.enterprise, event.site, event.device, event.point)
+            self.outbox.put(Lane.ALARM, topic, json.dumps(event.to_dict()).encode(), 1)
+            self.publisher.notify()
+        self.journal.mark_outboxed(event.event_id)
+        for sink in self.sinks:
+            sink.on_alarm(event)
+
+    def _requeue_journaled(self) -> None:
+        pending = self.journal.pending_outbox()
+        for event_id, where, payload in pending:
+            device, point = where.split("/", 1)
+            if self.publisher is not None:
+                topic = alarm_topic(self.site.enterprise, self.site.site, device, point)
+                self.outbox.put(Lane.ALARM, topic, payload.encode(), 1)
+            self.journal.mark_outboxed(event_id)
+        if pending:
+            log.warning("Re-queued %d alarm events journaled before a crash", len(pending))
+
+    def _release_latch(self, key: AlarmKey) -> None:
+        with contextlib.suppress(KeyError, ValueError):
+            self.agent.acknowledge(key.device, key.point)
+
+    async def _housekeeping(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            self.manager.expire_shelves()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=1.0)
+
+    def _status_extra(self) -> dict[str, Any]:
+        stats = [p.stats for p in self.agent.pollers.values()]
+        annunciated = sum(1 for a in self.manager.alarms.values() if a.annunciated)
+        return {
+            "devices": {
+                name: {
+                    "ok": p.stats.consecutive_failures == 0 and p.stats.ok > 0,
+                    "polls": p.stats.polls,
+                    "failures": p.stats.failures,
+                    "overruns": p.stats.overruns,
+                }
+                for name, p in self.agent.pollers.items()
+            },
+            "polls": sum(s.polls for s in stats),
+            "alarms_annunciated": annunciated,
+            "commands": {"accepted": self.commands.accepted, "refused": self.commands.refused},
+        }
+
+
+def _quota(site: Site) -> int:
+    points = [len(d.points) for d in site.devices]
+    windows = [d.config.telemetry_window_s for d in site.devices]
+    return default_quota(points, windows)

@@ -1,0 +1,83 @@
+"""Broker outage in the middle of a gas leak: every alarm and telemetry window arrives."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.commands.common import load_site_arg
+from gateway.config import with_tcp_ports
+from gateway.edge.detection import TelemetryWindow
+from gateway.edge.service import EdgeService
+from gateway.mqtt.payloads import telemetry_payload
+from gateway.mqtt.publisher import MqttSettings
+from gateway.netutil import free_port
+from gateway.simulator.server import Simulator
+from tests.harness import Mosquitto
+from tests.harness.mqtt_probe import MqttProbe
+from tests.integration.mqtt.collect import Received
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+OUTAGE_START_S = 5.0  # gas-leak: H at ~10.7 s, HH at ~16.9 s, HH clears ~31.7 s, H ~37.9 s
+OUTAGE_S = 30.0
+END_S = 45.0
+
+
+class Recorder(EdgeService):
+    """The real service, remembering every telemetry window it queued."""
+
+    queued: list[dict[str, object]]
+
+    def on_telemetry(self, window: TelemetryWindow) -> None:
+        super().on_telemetry(window)
+        self.queued.append(json.loads(json.dumps(telemetry_payload(window))))
+
+
+async def test_alarms_and_telemetry_survive_a_30_s_broker_outage(
+    start_server: Callable[..., Any], tmp_path: Path
+) -> None:
+    site = with_tcp_ports(load_site_arg(None), lambda host, _port: free_port(host))
+    broker = start_server(Mosquitto, tmp_path / "broker", persistence=True)
+    probe = MqttProbe(broker.host, broker.port, client_id="regulator-feed", clean_session=False)
+    probe.connect()
+    probe.subscribe("hazard/v1/#", qos=1)
+    settings = MqttSettings.from_url(broker.url, client_id="edge-test", telemetry_qos=1)
+    service = Recorder(site, tmp_path / "state", settings)
+    service.queued = []
+    stop = asyncio.Event()
+    async with Simulator(site, "gas-leak", seed=3):
+        runner = asyncio.create_task(service.run(stop))
+        await asyncio.sleep(OUTAGE_START_S)
+        await asyncio.to_thread(broker.stop)
+        await asyncio.sleep(OUTAGE_S)
+        await asyncio.to_thread(broker.start)
+        await asyncio.sleep(END_S - OUTAGE_START_S - OUTAGE_S)
+        backlog = service.outbox.stats()
+        stop.set()
+        await asyncio.wait_for(runner, timeout=15)
+    await asyncio.sleep(1.0)
+    received = Received()
+    received.drain(probe)
+    probe.close()
+    service.close()
+
+    assert received.transitions("gas-01", "gas") == [
+        ("H", "active"),
+        ("HH", "active"),
+        ("HH", "cleared"),
+        ("H", "cleared"),
+    ]
+    assert received.seqs_in_order_per_point()
+    replayed = [a for a in received.alarms if a.get("replayed")]
+    assert len(replayed) >= 2, "alarms detected during the outage must be marked replayed"
+    assert backlog.queued_alarms == 0, "the outbox must be empty of alarms after the restart"
+    got = {(t["device"], t["ts"]) for t in received.telemetry}
+    queued = {(t["device"], t["ts"]) for t in service.queued}
+    assert queued and queued <= got, f"{len(queued - got)} telemetry windows never arrived"
+    assert service.publisher is not None and service.publisher.stats.reconnects >= 1

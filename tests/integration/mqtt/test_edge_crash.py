@@ -1,0 +1,131 @@
+"""SIGKILL the edge agent mid-stream: no alarm detected before the kill goes missing."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.netutil import free_port
+from tests.harness import Mosquitto
+from tests.harness.mqtt_probe import MqttProbe
+from tests.harness.waiting import wait_for
+from tests.integration.mqtt.collect import Received
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+ALARM_LINE = re.compile(r"^(\d\d:\d\d:\d\d\.\d\d\d)\s+ALARM (\w+)\s+L\d (\w+)\s+(\S+)")
+
+
+def _site(path: Path) -> Path:
+    path.write_text(
+        "enterprise: crash-test\nsite: plant-1\ndevices:\n"
+        "  - name: gas-01\n    profile: generic-combustible-gas\n"
+        f"    tcp: {{host: 127.0.0.1, port: {free_port()}}}\n    poll_interval_s: 0.25\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+class Process:
+    """A gateway CLI subprocess whose stdout lines are collected by a thread."""
+
+    def __init__(self, *args: str) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gateway.cli", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def alarms(self) -> list[tuple[str, str, str]]:
+        """(time of day, state, kind) of every alarm line printed so far."""
+        found = []
+        for line in list(self.lines):
+            match = ALARM_LINE.match(line)
+            if match:
+                found.append((match[1], match[2].lower(), match[3]))
+        return found
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=20)
+        self._reader.join(timeout=5)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+@pytest.fixture(name="procs")
+def fixture_procs() -> Iterator[list[Process]]:
+    started: list[Process] = []
+    yield started
+    for proc in started:
+        proc.stop(signal.SIGKILL)
+
+
+def test_sigkill_loses_no_detected_alarm(
+    start_server: Callable[..., Any], tmp_path: Path, procs: list[Process]
+) -> None:
+    site = _site(tmp_path / "site.yaml")
+    state = tmp_path / "state"
+    broker = start_server(Mosquitto, tmp_path / "broker", persistence=True)
+    probe = MqttProbe(broker.host, broker.port, client_id="sub", clean_session=False)
+    probe.connect()
+    probe.subscribe("hazard/v1/#", qos=1)
+    simulator = Process("simulate", "--site", str(site), "--scenario", "gas-leak")
+    procs.append(simulator)
+    wait_for(lambda: any("READY" in line for line in simulator.lines), 20, "simulator READY")
+    edge_args = ("edge", "--site", str(site), "--mqtt", broker.url, "--state-dir", str(state))
+    edge = Process(*edge_args)
+    procs.append(edge)
+    received = Received()
+
+    def online() -> bool:
+        received.drain(probe)
+        return any(s["state"] == "online" for s in received.status)
+
+    wait_for(online, 20, "edge status online")
+    broker.stop()  # alarms now pile up in the outbox
+    wait_for(lambda: ("active", "HH") in {(s, k) for _, s, k in edge.alarms()}, 30, "HH detected")
+    detected = edge.alarms()
+    edge.stop(signal.SIGKILL)
+    broker.start()
+    restarted = Process(*edge_args)
+    procs.append(restarted)
+
+    def all_delivered() -> bool:
+        received.drain(probe)
+        got = {(a["ts"][11:23], a["state"], a["kind"]) for a in received.alarms}
+        return set(detected) <= got
+
+    wait_for(all_delivered, 40, f"delivery of {detected}")
+    time.sleep(2.0)
+    received.drain(probe)
+    probe.close()
+    restarted.stop()
+
+    assert [k for _, s, k in detected if s == "active"][:2] == ["H", "HH"]
+    actives = [(a["kind"], a["ts"]) for a in received.alarms if a["state"] == "active"]
+    assert len(actives) == len(set(actives)), "the restarted agent raised an alarm twice"
+    assert received.seqs_in_order_per_point()
+    assert any("Restored" in line for line in restarted.lines), "restart must restore alarm state"

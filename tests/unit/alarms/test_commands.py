@@ -1,0 +1,120 @@
+"""Operator commands: signature, freshness, replay protection, clear refusals."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.alarms.commands import CommandProcessor, load_operator_keys, sign_command
+from gateway.alarms.events import AlarmEvent, AlarmKind
+from gateway.alarms.journal import AlarmJournal
+from gateway.alarms.lifecycle import AlarmManager, IsaState
+from gateway.commands.common import load_site_arg
+from gateway.edge.detection import Transition
+from gateway.timeutil import rfc3339
+
+NOW = 1_800_000_000.0
+KEYS = {"li.wei": b"0123456789abcdef-li", "zhang": b"fedcba9876543210-zh"}
+
+
+@pytest.fixture(name="processor")
+def fixture_processor(tmp_path: Path) -> Iterator[CommandProcessor]:
+    journal = AlarmJournal(tmp_path / "j.sqlite")
+    events: list[AlarmEvent] = []
+    manager = AlarmManager(load_site_arg(None), journal, events.append, clock=lambda: NOW)
+    manager.on_transitions([Transition("gas-01", "gas", AlarmKind.HH, True, 45.0, 40.0, NOW)])
+    yield CommandProcessor(manager, KEYS, clock=lambda: NOW)
+    journal.close()
+
+
+def _body(by: str = "li.wei", key: bytes | None = None, **fields: Any) -> bytes:
+    body: dict[str, Any] = {
+        "request_id": str(uuid.uuid4()),
+        "by": by,
+        "ts": rfc3339(NOW),
+        "device": "gas-01",
+        "point": "gas",
+        "kind": "HH",
+        "note": "checking",
+    }
+    body.update(fields)
+    body["sig"] = sign_command(body, key if key is not None else KEYS.get(by, b"x" * 16))
+    return json.dumps(body).encode()
+
+
+def _state(processor: CommandProcessor) -> IsaState:
+    return next(iter(processor.manager.alarms.values())).state
+
+
+def test_signed_ack_is_applied(processor: CommandProcessor) -> None:
+    reply = processor.handle("ack", _body())
+    assert reply["ok"] is True and reply["event"]["state"] == "acknowledged"
+    assert reply["event"]["by"] == "li.wei" and _state(processor) is IsaState.ACKED
+
+
+@pytest.mark.parametrize(
+    ("action", "payload", "code"),
+    [
+        ("ack", b"{not json", "malformed"),
+        ("ack", b"[1, 2]", "malformed"),
+        ("ack", _body(kind="XX"), "malformed"),
+        ("launch", _body(), "unknown_action"),
+        ("ack", _body(by="mallory", key=b"guessed-secret-123"), "unauthorised"),
+        ("ack", _body(key=b"wrong-secret-wrong"), "unauthorised"),
+        ("ack", _body(ts=rfc3339(NOW - 3600)), "expired"),
+        ("ack", _body(point="nope"), "not_found"),
+        ("shelve", _body(), "malformed"),
+        ("shelve", _body(duration_s=99999), "invalid_argument"),
+        ("unshelve", _body(), "invalid_state"),
+    ],
+)
+def test_refused_commands_change_nothing(
+    processor: CommandProcessor, action: str, payload: bytes, code: str
+) -> None:
+    before = processor.manager.journal.events()
+    reply = processor.handle(action, payload)
+    assert reply["ok"] is False and reply["error"]["code"] == code, reply
+    assert reply["error"]["message"]
+    assert processor.manager.journal.events() == before
+    assert _state(processor) is IsaState.UNACK
+
+
+def test_tampered_body_fails_signature(processor: CommandProcessor) -> None:
+    body = json.loads(_body())
+    body["kind"] = "H"  # changed after signing
+    reply = processor.handle("ack", json.dumps(body).encode())
+    assert reply["error"]["code"] == "unauthorised"
+
+
+def test_replayed_request_is_refused(processor: CommandProcessor) -> None:
+    payload = _body()
+    assert processor.handle("ack", payload)["ok"]
+    assert processor.handle("ack", payload)["error"]["code"] == "replayed"
+
+
+def test_no_keys_means_commands_disabled(processor: CommandProcessor) -> None:
+    processor.keys = {}
+    reply = processor.handle("ack", _body())
+    assert reply["error"]["code"] == "unauthorised" and "disabled" in reply["error"]["message"]
+
+
+def test_disposition_by_command(processor: CommandProcessor) -> None:
+    activation = next(iter(processor.manager.alarms.values())).activation_id
+    reply = processor.handle(
+        "disposition", _body(by="zhang", activation_id=activation, cause="leak", action="fixed")
+    )
+    assert reply["ok"] and reply["event"]["state"] == "disposition"
+
+
+def test_operator_keys_file(tmp_path: Path) -> None:
+    path = tmp_path / "keys"
+    path.write_text("# operators\nli.wei:0123456789abcdef-li\n\n", encoding="utf-8")
+    assert load_operator_keys(path) == {"li.wei": b"0123456789abcdef-li"}
+    path.write_text("li.wei:short\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"keys:1: expected"):
+        load_operator_keys(path)

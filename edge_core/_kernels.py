@@ -15,8 +15,8 @@ Layout
   window id; processed row r uses the segments ``s_lo[r]`` .. ``s_hi[r] - 1``.
 * outputs per processed channel row r: ``evf[r, e] = (sample index, value, limit)``,
   ``evu[r, e] = (kind, active)``, ``counts[r] = (stop, n_events, n_rows)``.  Closed windows
-  are written straight into the fields ``o_*`` of the result array, from row ``arow[r]``
-  on (the wrapper sizes that array exactly, see `window_segments`).
+  are written straight into the AGGREGATE_DTYPE result records ``agg``, from row
+  ``arow[r]`` on (the wrapper sizes that array exactly, see `window_segments`).
 
 A channel stops early (``stop < n``) when its event rows are nearly full; its state is
 then exactly the state after sample ``stop - 1`` and the wrapper resumes it from ``stop``
@@ -43,7 +43,8 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, typeof, types
+from numba.core import sigutils
 
 from edge_core.config import (
     S_DEADBAND,
@@ -66,6 +67,7 @@ from edge_core.config import (
     S_VALID_LO,
     S_WINDOW_S,
 )
+from edge_core.result import AGGREGATE_DTYPE
 
 # int state columns: act[5] (LL, L, H, HH, ROC), cnt[5], acked[5], then scalars
 I_ACT, I_CNT, I_ACK = 0, 5, 10
@@ -352,30 +354,30 @@ def _stuck_replay(x, c, guar, e, big, seps, k0):  # type: ignore[no-untyped-def]
 
 
 @_jit(_nrt=False)
-def _close_window(o_ch, o_ws, o_min, o_max, o_mean, o_last, o_cnt,  # type: ignore[no-untyped-def]
-                  o_rep, row, chan, wstart, cnt, amin, amax, asum, alast, reported, lrep,
-                  lrep_start, rep_db, hb):
-    """Write one telemetry row; return (reported, last_reported, last_report_start)."""
+def _close_window(agg, row, chan, wstart, cnt, amin, amax, asum,  # type: ignore[no-untyped-def]
+                  alast, reported, lrep, lrep_start, rep_db, hb):
+    """Write telemetry row `row`; return (reported, last_reported, last_report_start)."""
+    rec = agg[row]
     if cnt > 0:
         last = alast
-        o_min[row] = amin
-        o_max[row] = amax
-        o_mean[row] = asum / cnt
+        rec["min"] = amin
+        rec["max"] = amax
+        rec["mean"] = asum / cnt
     else:
         last = np.nan
-        o_min[row] = np.nan
-        o_max[row] = np.nan
-        o_mean[row] = np.nan
-    o_ch[row] = chan
-    o_ws[row] = wstart
-    o_last[row] = last
+        rec["min"] = np.nan
+        rec["max"] = np.nan
+        rec["mean"] = np.nan
+    rec["channel"] = chan
+    rec["window_start"] = wstart
+    rec["last"] = last
     if reported == 0:
         report = True
     else:
         changed = (last != last) != (lrep != lrep) or abs(last - lrep) > rep_db
         report = changed or wstart - lrep_start >= hb
-    o_cnt[row] = cnt
-    o_rep[row] = report
+    rec["count"] = cnt
+    rec["report"] = report
     if report:
         return 1, last, wstart
     return reported, lrep, lrep_start
@@ -383,8 +385,7 @@ def _close_window(o_ch, o_ws, o_min, o_max, o_mean, o_last, o_cnt,  # type: igno
 
 @_jit()
 def _channel(r, c, x, xi, q, has_q, pos, k0, S, IS, FS, hist,  # type: ignore[no-untyped-def]
-             seg_b, seg_w, s_lo, s_hi, evf, evu, counts, arow,
-             o_ch, o_ws, o_min, o_max, o_mean, o_last, o_cnt, o_rep):
+             seg_b, seg_w, s_lo, s_hi, evf, evu, counts, arow, agg):
     """Process channel c from sample `pos` to the end (or until its event rows are full)."""
     cap = evf.shape[1]
     # settings
@@ -454,16 +455,17 @@ def _channel(r, c, x, xi, q, has_q, pos, k0, S, IS, FS, hist,  # type: ignore[no
         wid = seg_w[s]
         if cur_wid == cur_wid and wid != cur_wid:
             reported, lrep, lrep_start = _close_window(
-                o_ch, o_ws, o_min, o_max, o_mean, o_last, o_cnt, o_rep, row0 + na, c,
-                cur_wid * S[c, S_WINDOW_S], acnt, amin, amax, asum, alast, reported, lrep,
-                lrep_start, rep_db, hb)
+                agg, row0 + na, c, cur_wid * S[c, S_WINDOW_S], acnt, amin, amax, asum, alast,
+                reported, lrep, lrep_start, rep_db, hb)
             na += 1
             acnt, amin, amax, asum = 0, np.inf, -np.inf, 0.0
         cur_wid = wid
         while i < se:
             # ---------------- fast path ----------------
             if i >= slow_until and fc == 0 and comm == 0 and i >= i_min:
-                b = min(se, i + _CHUNK, i + (cap - ne - MAX_EVENTS_PER_SAMPLE) // n_mach)
+                b = min(se, i + _CHUNK)
+                if ne + MAX_EVENTS_PER_SAMPLE + n_mach * (b - i) > cap:  # room for the worst case
+                    b = i + (cap - ne - MAX_EVENTS_PER_SAMPLE) // n_mach
                 ok = b > i
                 p = i
                 if ok and n_stuck > 0:
@@ -638,24 +640,23 @@ def _channel(r, c, x, xi, q, has_q, pos, k0, S, IS, FS, hist,  # type: ignore[no
     counts[r, 2] = na
 
 
-_SIG = (
-    "void(int64[::1], float32[:, ::1], int32[:, ::1], uint8[:, ::1], boolean, int64[::1],"
-    " int64, float64[:, ::1], int64[:, ::1], float64[:, ::1], float32[:, ::1],"
-    " int64[::1], float64[::1], int64[::1], int64[::1],"
-    " float64[:, :, ::1], uint8[:, :, ::1], int64[:, ::1], int64[::1],"
-    " int32[:], float64[:], float32[:], float32[:], float64[:], float32[:], int32[:],"
-    " boolean[:])"
+_SIG = types.void(
+    *sigutils.normalize_signature(
+        "void(int64[::1], float32[:, ::1], int32[:, ::1], uint8[:, ::1], boolean, int64[::1],"
+        " int64, float64[:, ::1], int64[:, ::1], float64[:, ::1], float32[:, ::1],"
+        " int64[::1], float64[::1], int64[::1], int64[::1],"
+        " float64[:, :, ::1], uint8[:, :, ::1], int64[:, ::1], int64[::1])"
+    )[0],
+    typeof(np.empty(0, AGGREGATE_DTYPE)),  # the result records, written in place
 )
 
 
 @_jit(_SIG)
 def _kernel_serial(chans, x, xi, q, has_q, pos, k0, S, IS, FS, hist,  # type: ignore[no-untyped-def]
-                   seg_b, seg_w, s_lo, s_hi, evf, evu, counts, arow,
-                   o_ch, o_ws, o_min, o_max, o_mean, o_last, o_cnt, o_rep):
+                   seg_b, seg_w, s_lo, s_hi, evf, evu, counts, arow, agg):
     for r in range(chans.shape[0]):
         _channel(r, chans[r], x, xi, q, has_q, pos[r], k0, S, IS, FS, hist,
-                 seg_b, seg_w, s_lo, s_hi, evf, evu, counts, arow,
-                 o_ch, o_ws, o_min, o_max, o_mean, o_last, o_cnt, o_rep)
+                 seg_b, seg_w, s_lo, s_hi, evf, evu, counts, arow, agg)
 
 
 @functools.cache
@@ -664,12 +665,10 @@ def parallel_kernel() -> Callable[..., None]:
 
     @_jit(_SIG, parallel=True)
     def _kernel_parallel(chans, x, xi, q, has_q, pos, k0, S, IS, FS,  # type: ignore[no-untyped-def]
-                         hist, seg_b, seg_w, s_lo, s_hi, evf, evu, counts, arow,
-                         o_ch, o_ws, o_min, o_max, o_mean, o_last, o_cnt, o_rep):
+                         hist, seg_b, seg_w, s_lo, s_hi, evf, evu, counts, arow, agg):
         for r in prange(chans.shape[0]):
             _channel(r, chans[r], x, xi, q, has_q, pos[r], k0, S, IS, FS, hist,
-                     seg_b, seg_w, s_lo, s_hi, evf, evu, counts, arow,
-                     o_ch, o_ws, o_min, o_max, o_mean, o_last, o_cnt, o_rep)
+                     seg_b, seg_w, s_lo, s_hi, evf, evu, counts, arow, agg)
 
     return _kernel_parallel  # type: ignore[no-any-return]
 

@@ -164,7 +164,6 @@ class Detector:
         arow = np.zeros(n_ch, np.int64)
         np.cumsum(rows[:-1], out=arow[1:])
         aggregates = np.empty(int(rows.sum()), AGGREGATE_DTYPE)
-        fields = [aggregates[f] for f in AGGREGATE_DTYPE.names or ()]
         chans = np.arange(n_ch, dtype=np.int64)
         pos = np.zeros(n_ch, np.int64)
         evf, evu = self._event_buffers(n_ch, 256 + n // 32)
@@ -174,7 +173,7 @@ class Detector:
         while True:
             kernel(chans, block, xi, q, quality is not None, pos, k0, self._settings,
                    self._istate, self._fstate, self._hist, seg_b, seg_w, s_lo, s_hi,
-                   evf, evu, counts, arow, *fields)
+                   evf, evu, counts, arow, aggregates)
             parts.append(_gather(chans, counts, evf, evu))
             todo = counts[:, 0] < n
             if not todo.any():

@@ -31,7 +31,7 @@ from enum import StrEnum
 from gateway.alarms.events import AlarmEvent, AlarmKind, AlarmState, level_of, rfc3339
 from gateway.alarms.journal import AlarmJournal, StoredAlarm
 from gateway.config import Site
-from gateway.edge.detection import Transition
+from gateway.edge.detection import DEVICE_POINT, Transition
 from gateway.errors import GatewayError
 from gateway.profiles import Kind
 
@@ -117,6 +117,7 @@ class AlarmManager:
         self._on_acknowledge = on_acknowledge
         self._seq = journal.next_seq()
         self._points = {(d.name, p.key): p for d in site.devices for p in d.points}
+        self._devices = {d.name for d in site.devices}
         self.alarms: dict[AlarmKey, Alarm] = {}
         self._restore(journal.alarms())
 
@@ -292,7 +293,8 @@ class AlarmManager:
         return event
 
     def _existing(self, key: AlarmKey) -> Alarm:
-        if (key.device, key.point) not in self._points:
+        device_wide = key.point == DEVICE_POINT and key.device in self._devices
+        if (key.device, key.point) not in self._points and not device_wide:
             raise CommandError("not_found", f"no point {key.device}/{key.point} in this site")
         return self.alarms.get(key, Alarm(key))
 

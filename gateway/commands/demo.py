@@ -63,13 +63,22 @@ def run(args: argparse.Namespace) -> int:
     if not args.keep_ports:
         site = with_tcp_ports(site, lambda host, _port: free_port(host))
     console = ConsoleSink()
-    run_until_stopped(lambda stop: _demo(args, site, console, stop), args.duration)
-    print(f"demo stopped: {console.alarm_count} alarm transitions", file=sys.stderr)
+    received: dict[str, int] = {"alarms": 0, "telemetry": 0}
+    run_until_stopped(lambda stop: _demo(args, site, console, received, stop), args.duration)
+    print(
+        f"demo stopped: {console.alarm_count} alarm events, {received['alarms']} received back "
+        f"through the broker, {received['telemetry']} telemetry/status messages",
+        file=sys.stderr,
+    )
     return 0
 
 
 async def _demo(
-    args: argparse.Namespace, site: Site, console: ConsoleSink, stop: asyncio.Event
+    args: argparse.Namespace,
+    site: Site,
+    console: ConsoleSink,
+    received: dict[str, int],
+    stop: asyncio.Event,
 ) -> None:
     with contextlib.ExitStack() as stack:
         state = args.state_dir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
@@ -78,17 +87,21 @@ async def _demo(
             settings = MqttSettings.from_url(url, client_id=f"edge-{site.site}", protocol=protocol)
             service = EdgeService(site, state, settings, sinks=[console])
             stack.callback(service.close)
-            received: dict[str, int] = {"alarms": 0, "telemetry": 0}
             _banner(site, args, url)
 
             def extra() -> str:
-                polls = sum(p.stats.polls for p in service.agent.pollers.values())
-                failed = sum(p.stats.failures for p in service.agent.pollers.values())
+                pollers = service.agent.pollers.values()
+                polls = sum(p.stats.polls for p in pollers)
+                failed = sum(p.stats.failures for p in pollers)
                 assert service.publisher is not None
-                s = service.publisher.stats
+                mqtt = service.publisher.stats
+                outbox = service.outbox.stats()
                 return (
-                    f"polls {polls} failed {failed} | mqtt sent {s.alarms_sent} alarms "
-                    f"{s.telemetry_sent} telemetry, received back {received['alarms']} alarms"
+                    f"polls {polls} failed {failed} | outbox queued {outbox.queued_alarms} "
+                    f"alarms {outbox.queued_telemetry} telemetry, thinned {outbox.thinned} | "
+                    f"mqtt {'up' if mqtt.connected else 'DOWN'} sent {mqtt.alarms_sent} alarms "
+                    f"{mqtt.telemetry_sent} telemetry, replayed {mqtt.replayed}, "
+                    f"reconnects {mqtt.reconnects} | received back {received['alarms']} alarms"
                 )
 
             await asyncio.gather(

@@ -21,6 +21,7 @@ from gateway.edge.samples import PollSample
 from gateway.profiles import Point
 
 __all__ = [
+    "DEVICE_POINT",
     "DeviceDetector",
     "PointWindow",
     "TelemetryWindow",
@@ -30,6 +31,7 @@ __all__ = [
 ]
 
 HEARTBEAT_S = 60.0
+DEVICE_POINT = "_device"  # alarm "point" of device-wide conditions (cannot clash: keys start a-z)
 
 _KIND = {
     CoreKind.LL: AlarmKind.LL,
@@ -149,7 +151,31 @@ class DeviceDetector:
             )
             for row in result.transitions
         ]
-        return transitions, self._windows(result.aggregates)
+        return self._collapse_device_comm(transitions), self._windows(result.aggregates)
+
+    def _collapse_device_comm(self, transitions: list[Transition]) -> list[Transition]:
+        # A dead device would raise one COMM alarm per point: an alarm flood for one
+        # fault (EEMUA 191). When every point of the device changes COMM state in the
+        # same poll, report it once, on the device (point DEVICE_POINT).
+        for active in (True, False):
+            comm = [t for t in transitions if t.kind is AlarmKind.COMM and t.active is active]
+            if len(comm) < 2 or len(comm) != len(self._keys):
+                continue
+            rest = [t for t in transitions if t not in comm]
+            first = comm[0]
+            transitions = [
+                *rest,
+                Transition(
+                    first.device,
+                    DEVICE_POINT,
+                    AlarmKind.COMM,
+                    active,
+                    first.value,
+                    first.limit,
+                    first.ts,
+                ),
+            ]
+        return transitions
 
     def _sample_time(self, ts: float) -> float:
         # The detector counts time in samples of dt and refuses time going backwards;

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from gateway.edge.detection import TelemetryWindow
@@ -17,7 +18,18 @@ def telemetry_payload(window: TelemetryWindow) -> dict[str, Any]:
         "ts": rfc3339(window.start),
         "window_s": window.window_s,
         "points": {
-            p.key: {"min": p.min, "max": p.max, "mean": p.mean, "last": p.last, "count": p.count}
+            p.key: {
+                "min": _json_number(p.min),
+                "max": _json_number(p.max),
+                "mean": _json_number(p.mean),
+                "last": _json_number(p.last),
+                "count": p.count,
+            }
             for p in window.points
         },
     }
+
+
+def _json_number(value: float) -> float | None:
+    """NaN/inf are not JSON: a window without good samples reports null."""
+    return value if math.isfinite(value) else None

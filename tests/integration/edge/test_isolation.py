@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import statistics
 
 import pytest
@@ -59,7 +60,9 @@ async def test_one_dead_device_of_twenty_does_not_slow_the_others() -> None:
     try:
         async with Simulator(make_site(healthy)):
             pollers = [
-                DevicePoller(d, open_link(d), lambda s: qualities[s.device].append(int(s.quality.max())))
+                DevicePoller(
+                    d, open_link(d), lambda s: qualities[s.device].append(int(s.quality.max()))
+                )
                 for d in devices
             ]
             stop = asyncio.Event()
@@ -75,7 +78,7 @@ async def test_one_dead_device_of_twenty_does_not_slow_the_others() -> None:
 
     for poller in pollers[1:]:
         starts = poller.stats.poll_starts
-        periods = [b - a for a, b in zip(starts, starts[1:], strict=False)]
+        periods = [b - a for a, b in itertools.pairwise(starts)]
         mean = statistics.fmean(periods)
         assert abs(mean - PERIOD_S) <= 0.1 * PERIOD_S, (poller.device.name, mean)
         assert poller.stats.failures == 0 and poller.stats.overruns == 0, poller.device.name

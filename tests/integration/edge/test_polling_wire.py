@@ -7,6 +7,7 @@ wire words against values worked out by hand.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
 import subprocess
@@ -35,8 +36,14 @@ def fixture_profile(tmp_path: Path) -> DeviceProfile:
     return load_profile(write_profile(tmp_path))
 
 
+def _line(port: Path) -> SerialEndpoint:
+    return SerialEndpoint(port=str(port), baudrate=115200)
+
+
 def _device(profile: DeviceProfile, unit: int = 1, **endpoint: object) -> Device:
-    config = DeviceConfig(name=f"dev{unit}", profile="all-types", unit=unit, timeout_s=2.0, **endpoint)
+    config = DeviceConfig(
+        name=f"dev{unit}", profile="all-types", unit=unit, timeout_s=2.0, **endpoint
+    )
     return Device(config, profile, profile.points)
 
 
@@ -70,8 +77,6 @@ async def test_mbpoll_reads_the_words_worked_out_by_hand(profile: DeviceProfile)
 
 
 async def _mbpoll(mbpoll: str, port: int, table: str, address: int, count: int) -> list[int]:
-    import asyncio
-
     args = [mbpoll, "-m", "tcp", "-0", "-1", "-a", "1", "-t", MBPOLL_TABLE[table]]
     args += ["-r", str(address), "-c", str(count), "-p", str(port), "127.0.0.1"]
     proc = await asyncio.create_subprocess_exec(
@@ -88,13 +93,11 @@ async def _mbpoll(mbpoll: str, port: int, table: str, address: int, count: int) 
 async def test_every_type_over_rtu_with_two_units_on_one_bus(
     profile: DeviceProfile, pty_pair: SocatPtyPair
 ) -> None:
-    server_side = [_device(profile, unit, serial=SerialEndpoint(port=str(pty_pair.a), baudrate=115200)) for unit in (1, 2)]
-    client_side = [_device(profile, unit, serial=SerialEndpoint(port=str(pty_pair.b), baudrate=115200)) for unit in (1, 2)]
+    server_side = [_device(profile, unit, serial=_line(pty_pair.a)) for unit in (1, 2)]
+    client_side = [_device(profile, unit, serial=_line(pty_pair.b)) for unit in (1, 2)]
     async with Simulator(make_site(server_side), source=FixedValues()):
         link = open_link(client_side[0])  # one link: both devices share the bus
         pollers = [DevicePoller(d, link, lambda _s: None) for d in client_side]
-        import asyncio
-
         for _ in range(3):
             samples = await asyncio.gather(*(p.poll_once() for p in pollers))
             for device, sample in zip(client_side, samples, strict=True):

@@ -53,8 +53,15 @@ def write_profile(folder: Path) -> Path:
             }
         )
     points.append(
-        {"key": "bit5", "name": "bit 5", "kind": "status", "table": "holding",
-         "address": 30, "type": "bool", "bit": 5}
+        {
+            "key": "bit5",
+            "name": "bit 5",
+            "kind": "status",
+            "table": "holding",
+            "address": 30,
+            "type": "bool",
+            "bit": 5,
+        }
     )
     profile = {"vendor": "test", "model": "all-types", "max_gap": 4, "points": points}
     path = folder / "all-types.yaml"

@@ -129,3 +129,31 @@ def test_sigkill_loses_no_detected_alarm(
     assert len(actives) == len(set(actives)), "the restarted agent raised an alarm twice"
     assert received.seqs_in_order_per_point()
     assert any("Restored" in line for line in restarted.lines), "restart must restore alarm state"
+
+
+def test_killed_agent_leaves_offline_status_by_last_will(
+    start_server: Callable[..., Any], tmp_path: Path, procs: list[Process]
+) -> None:
+    site = _site(tmp_path / "site.yaml")
+    broker = start_server(Mosquitto, tmp_path / "broker")
+    edge = Process(
+        "edge", "--site", str(site), "--mqtt", broker.url, "--state-dir", str(tmp_path / "s")
+    )
+    procs.append(edge)
+    watcher = MqttProbe(broker.host, broker.port).connect()
+    watcher.subscribe("hazard/v1/crash-test/plant-1/status", qos=1)
+    received = Received()
+
+    def status_is(state: str) -> bool:
+        received.drain(watcher)
+        return bool(received.status) and received.status[-1]["state"] == state
+
+    wait_for(lambda: status_is("online"), 20, "status online")
+    edge.stop(signal.SIGKILL)
+    wait_for(lambda: status_is("offline"), 10, "last will: status offline")
+    late = MqttProbe(broker.host, broker.port).connect()  # a panel connecting later
+    late.subscribe("hazard/v1/crash-test/plant-1/status", qos=1)
+    message = late.get(timeout=5)
+    assert message.retain and b'"offline"' in message.payload
+    watcher.close()
+    late.close()

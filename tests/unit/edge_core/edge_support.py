@@ -37,8 +37,9 @@ def concat(results: list[BlockResult]) -> BlockResult:
     )
 
 
-def run_split(det: object, x: np.ndarray, q: np.ndarray | None, dt: float,
-              cuts: list[int], t0: float = 0.0) -> BlockResult:
+def run_split(
+    det: object, x: np.ndarray, q: np.ndarray | None, dt: float, cuts: list[int], t0: float = 0.0
+) -> BlockResult:
     """Feed x in blocks cut at `cuts` (sorted sample indices); t0 of each block exact."""
     out = []
     bounds = [0, *cuts, x.shape[1]]
@@ -58,7 +59,10 @@ def configs(draw: st.DrawFn) -> ChannelConfig:
     lims = sorted(draw(st.lists(st.sampled_from(_LEVELS), min_size=4, max_size=4)))
     ll, lo, h, hh = (v if draw(st.integers(0, 4)) else NAN for v in lims)
     return ChannelConfig(
-        ll=ll, l=lo, h=h, hh=hh,
+        ll=ll,
+        l=lo,
+        h=h,
+        hh=hh,
         deadband=draw(st.sampled_from([0.0, 0.0, 0.25, 0.5, 1.0])),
         on_delay_s=draw(st.sampled_from([0.0, 0.0, 0.1, 0.5, 1.0, 3.0])),
         off_delay_s=draw(st.sampled_from([0.0, 0.0, 0.1, 0.5, 2.0])),

@@ -35,7 +35,10 @@ def quiet_cases(draw: st.DrawFn):  # type: ignore[no-untyped-def]
                 q[c, a:b] = 1
     cfgs = [
         ChannelConfig(
-            ll=-5.0, l=-4.0, h=4.0, hh=draw(st.sampled_from([5.0, NAN])),
+            ll=-5.0,
+            l=-4.0,
+            h=4.0,
+            hh=draw(st.sampled_from([5.0, NAN])),
             deadband=draw(st.sampled_from([0.0, 0.5])),
             on_delay_s=draw(st.sampled_from([0.0, 0.05, 0.2])),
             off_delay_s=draw(st.sampled_from([0.0, 0.1])),
@@ -43,7 +46,8 @@ def quiet_cases(draw: st.DrawFn):  # type: ignore[no-untyped-def]
             roc_window_s=draw(st.sampled_from([0.01, 0.05, 0.2])),
             roc_deadband=draw(st.sampled_from([0.0, 10.0])),
             latch=draw(st.booleans()),
-            valid_lo=-20.0, valid_hi=20.0,
+            valid_lo=-20.0,
+            valid_hi=20.0,
             stuck_s=draw(st.sampled_from([NAN, 0.5, 2.0, 0.1])),
             stuck_epsilon=draw(st.sampled_from([0.0, 0.001, 0.3])),
             window_s=draw(st.sampled_from([1.0, 2.5, 10.0])),

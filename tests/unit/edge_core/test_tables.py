@@ -77,8 +77,14 @@ CASES = {
     "fault freezes limits and timers": (
         ChannelConfig(h=5, on_delay_s=1),
         [6, NAN, 6, 6, NAN, 1],
-        [(1, "FAULT", True), (2, "FAULT", False), (3, "H", True), (4, "FAULT", True),
-         (5, "H", False), (5, "FAULT", False)],
+        [
+            (1, "FAULT", True),
+            (2, "FAULT", False),
+            (3, "H", True),
+            (4, "FAULT", True),
+            (5, "H", False),
+            (5, "FAULT", False),
+        ],
     ),
 }
 

@@ -1,0 +1,44 @@
+"""bench/latency.py --quick runs end to end: broker, simulator, edge agent, subscriber."""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.harness import TOOLS
+
+ROOT = Path(__file__).resolve().parents[3]
+TOTAL = re.compile(
+    r"^total\s+\(step -> subscriber\)\s+n\s+(?P<n>\d+)\s+p50\s+(?P<p50>\S+)\s+p90\s+\S+\s+"
+    r"p99\s+(?P<p99>\S+)\s+max\s+\S+\s+ms$",
+    re.MULTILINE,
+)
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(120)
+def test_quick_bench_measures_alarm_latency() -> None:
+    if TOOLS["mosquitto"].find() is None:
+        pytest.skip("needs mosquitto (apt-get install mosquitto)")
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "latency.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=90,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    found = TOTAL.search(done.stdout)
+    assert found is not None, done.stdout
+    assert int(found["n"]) >= 20, done.stdout
+    p50, p99 = float(found["p50"]), float(found["p99"])
+    assert math.isfinite(p99) and math.isfinite(p50), done.stdout
+    assert 0 < p50 <= p99, done.stdout
+    verdicts = [line for line in done.stdout.splitlines() if line.startswith(("PASS", "MISS"))]
+    assert len(verdicts) == 1, done.stdout

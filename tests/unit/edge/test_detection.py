@@ -1,0 +1,67 @@
+"""The bridge from polls to edge_core: settings mapping, acquisition time, COMM collapsing."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from gateway.alarms.events import AlarmKind
+from gateway.config import Device, DeviceConfig, TcpEndpoint, resolve_profile
+from gateway.edge.detection import DEVICE_POINT, DeviceDetector, channel_config
+from gateway.edge.samples import PollSample, Quality
+
+T0 = 1_800_000_000.0
+
+
+def _device(poll: float = 1.0) -> Device:
+    profile = resolve_profile("generic-combustible-gas")
+    config = DeviceConfig(
+        name="gas-01",
+        profile="generic-combustible-gas",
+        tcp=TcpEndpoint(host="127.0.0.1", port=502),
+        poll_interval_s=poll,
+    )
+    return Device(config, profile, profile.points)
+
+
+def _sample(ts: float, gas: float, quality: list[int] | None = None) -> PollSample:
+    values = np.array([gas, 0.0, 0.0], dtype=np.float32)
+    q = np.array(quality or [0, 0, 0], dtype=np.uint8)
+    return PollSample("gas-01", ts, values, q)
+
+
+def test_channel_config_maps_limits_and_range() -> None:
+    point = _device().points[0]
+    config = channel_config(point, 5.0)
+    assert (config.h, config.hh, config.deadband, config.roc) == (20.0, 40.0, 2.0, 10.0)
+    assert math.isnan(config.l) and math.isnan(config.ll)
+    assert (config.valid_lo, config.valid_hi, config.window_s) == (-5.0, 105.0, 5.0)
+
+
+def test_transition_carries_the_acquisition_time_not_the_grid_time() -> None:
+    detector = DeviceDetector(_device())
+    detector.feed(_sample(T0, 1.0))
+    transitions, _ = detector.feed(_sample(T0 + 1.3, 25.0))  # a late poll
+    h = [t for t in transitions if t.kind is AlarmKind.H]
+    assert len(h) == 1 and h[0].ts == T0 + 1.3 and h[0].active and h[0].value == pytest.approx(25.0)
+
+
+def test_whole_device_comm_loss_is_one_alarm_partial_is_per_point() -> None:
+    detector = DeviceDetector(_device())
+    detector.feed(_sample(T0, 1.0))
+    down, _ = detector.feed(_sample(T0 + 1, math.nan, [Quality.COMM] * 3))
+    assert [(t.point, t.kind, t.active) for t in down] == [(DEVICE_POINT, AlarmKind.COMM, True)]
+    up, _ = detector.feed(_sample(T0 + 2, 1.0))
+    assert [(t.point, t.kind, t.active) for t in up] == [(DEVICE_POINT, AlarmKind.COMM, False)]
+    partial, _ = detector.feed(_sample(T0 + 3, 1.0, [Quality.DEVICE_ERROR, 0, 0]))
+    assert [(t.point, t.kind, t.active) for t in partial] == [("gas", AlarmKind.COMM, True)]
+
+
+def test_early_poll_jitter_is_absorbed() -> None:
+    detector = DeviceDetector(_device(poll=0.5))
+    detector.feed(_sample(T0, 1.0))
+    detector.feed(_sample(T0 + 0.45, 1.0))  # 50 ms early: must not raise "time went backwards"
+    transitions, _ = detector.feed(_sample(T0 + 0.95, 30.0))
+    assert any(t.kind is AlarmKind.H for t in transitions)

@@ -261,6 +261,7 @@ class Matched:
     extra: int = 0
     unmatched: list[str] = field(default_factory=list)
     other_events: int = 0
+    rows: list[dict[str, Any]] = field(default_factory=list)
 
 
 def match(
@@ -298,6 +299,10 @@ def match(
             result.total.append(arrival - step.at)
             result.wait.append(ts - step.at)
             result.processing.append(arrival - ts)
+            result.rows.append(
+                {"device": device, "k": k, "state": event["state"], "seq": event["seq"]}
+                | {"step": step.at, "ts": ts, "arrival": arrival}
+            )
     for device, extra in events.items():
         result.extra += len(extra)
         result.unmatched.append(f"{len(extra)} H events from unknown device {device}")
@@ -331,6 +336,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="4 devices, 20 transitions")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs)")
+    parser.add_argument(
+        "--dump", type=Path, metavar="FILE", help="write every matched alarm (times) as JSON"
+    )
     args = parser.parse_args(argv)
     devices = args.devices or (4 if args.quick else 20)
     transitions = args.transitions or (20 if args.quick else 240)
@@ -457,6 +465,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     for line in result.unmatched[:10]:
         print(f"  unmatched: {line}")
+    if args.dump is not None:
+        args.dump.write_text(json.dumps(result.rows, indent=1))
+        print(f"matched alarms written to {args.dump}")
     print()
     p99 = percentile(result.total, 99)
     verdict = "PASS" if p99 <= target else "MISS"

@@ -86,4 +86,7 @@ async def test_one_dead_device_of_twenty_does_not_slow_the_others() -> None:
         assert set(qualities[poller.device.name]) == {Quality.GOOD}
     dead_stats = pollers[0].stats
     assert dead_stats.failures >= 2 and dead_stats.ok == 0
+    # Its 0.5 s timeouts overrun the 0.2 s period: slots are skipped and counted, not queued.
+    assert dead_stats.overruns >= dead_stats.failures > 0
+    assert dead_stats.polls + dead_stats.overruns <= RUN_S / PERIOD_S + 3
     assert set(qualities[dead.name]) == {Quality.COMM}

@@ -8,13 +8,12 @@ import statistics
 
 import pytest
 
-from gateway.config import Device, DeviceConfig, TcpEndpoint, resolve_profile
+from gateway.config import Device
 from gateway.edge.link import open_link
 from gateway.edge.poller import DevicePoller
 from gateway.edge.samples import Quality
-from gateway.netutil import free_port
 from gateway.simulator.server import Simulator
-from tests.integration.sites import make_site
+from tests.integration.sites import make_site, tcp_device
 
 pytestmark = pytest.mark.integration
 
@@ -23,20 +22,8 @@ RUN_S = 4.0
 
 
 def _devices(count: int) -> list[Device]:
-    profile = resolve_profile("generic-combustible-gas")
     return [
-        Device(
-            DeviceConfig(
-                name=f"gas-{i:02d}",
-                profile="generic-combustible-gas",
-                tcp=TcpEndpoint(host="127.0.0.1", port=free_port()),
-                poll_interval_s=PERIOD_S,
-                timeout_s=0.5,
-            ),
-            profile,
-            profile.points,
-        )
-        for i in range(count)
+        tcp_device(f"gas-{i:02d}", poll_interval_s=PERIOD_S, timeout_s=0.5) for i in range(count)
     ]
 
 

@@ -7,14 +7,13 @@ import itertools
 
 import pytest
 
-from gateway.config import Device, DeviceConfig, TcpEndpoint, resolve_profile
+from gateway.config import Device
 from gateway.edge.link import open_link
 from gateway.edge.poller import Backoff, DevicePoller
 from gateway.edge.samples import PollSample, Quality
-from gateway.netutil import free_port
 from gateway.profiles import Point
 from gateway.simulator.server import Simulator
-from tests.integration.sites import make_site
+from tests.integration.sites import make_site, tcp_device
 
 pytestmark = pytest.mark.integration
 
@@ -33,15 +32,7 @@ class SilentBetween:
 
 
 async def test_silent_device_goes_comm_bad_then_recovers() -> None:
-    profile = resolve_profile("generic-combustible-gas")
-    config = DeviceConfig(
-        name="gas-01",
-        profile="generic-combustible-gas",
-        tcp=TcpEndpoint(host="127.0.0.1", port=free_port()),
-        poll_interval_s=0.1,
-        timeout_s=0.2,
-    )
-    device = Device(config, profile, profile.points)
+    device = tcp_device("gas-01", poll_interval_s=0.1, timeout_s=0.2)
     samples: list[PollSample] = []
     async with Simulator(make_site([device]), source=SilentBetween(0.6, 1.6)):
         poller = DevicePoller(device, open_link(device), samples.append, backoff=Backoff(0.1, 0.4))

@@ -7,13 +7,11 @@ import itertools
 
 import pytest
 
-from gateway.config import Device, DeviceConfig, TcpEndpoint, resolve_profile
 from gateway.edge.link import open_link
 from gateway.edge.poller import DevicePoller
 from gateway.edge.samples import PollSample
-from gateway.netutil import free_port
 from gateway.simulator.server import Simulator
-from tests.integration.sites import make_site
+from tests.integration.sites import make_site, tcp_device
 
 pytestmark = pytest.mark.integration
 
@@ -22,14 +20,7 @@ RUN_S = 2.0
 
 
 async def test_100_hz_polling_keeps_its_grid() -> None:
-    profile = resolve_profile("generic-combustible-gas")
-    config = DeviceConfig(
-        name="fast",
-        profile="generic-combustible-gas",
-        tcp=TcpEndpoint(host="127.0.0.1", port=free_port()),
-        poll_interval_s=PERIOD_S,
-    )
-    device = Device(config, profile, profile.points)
+    device = tcp_device("fast", poll_interval_s=PERIOD_S)
     samples: list[PollSample] = []
     async with Simulator(make_site([device])):
         poller = DevicePoller(device, open_link(device), samples.append)

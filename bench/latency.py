@@ -456,7 +456,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(
         f"telemetry: {telemetry_in_run} messages in {last_step - t0:.1f} s = "
-        f"{telemetry_rate:.1f} messages/s received ({devices} devices x 1 window/s expected)"
+        f"{telemetry_rate:.1f} messages/s received ({devices} devices x "
+        f"{min(1.0, 1.0 / poll):g} window/s expected)"
     )
     print(
         f"alarms: {len(result.total)} matched of {n_steps} steps; missing {result.missing}, "

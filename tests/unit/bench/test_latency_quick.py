@@ -21,6 +21,7 @@ TOTAL = re.compile(
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_quick_bench_measures_alarm_latency() -> None:
     if TOOLS["mosquitto"].find() is None:

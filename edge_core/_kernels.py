@@ -84,9 +84,19 @@ _FLT_MAX = float(np.finfo(np.float32).max)
 _ROC_MARGIN = 1e-6  # relative margin of the float32 / float64 ROC bounds (float32 eps 6e-8)
 
 
-def _jit(*args: Any, **kwargs: Any) -> Callable[..., Any]:
-    """The one place the numba options are set."""
+def _jit(*args: Any, leaf: bool = False, **kwargs: Any) -> Callable[..., Any]:
+    """The one place the numba options are set.
+
+    leaf=True compiles without numba's reference counting (``_nrt=False``), for helpers
+    that take arrays but never allocate and are called from the per-window loop: their
+    arrays are borrowed from `_channel`, which holds them for the whole call.  With NRT,
+    every call that LLVM does not inline paid an atomic incref + decref per array argument:
+    that was 55 % of the quiet-stream time serially, and with `prange` the two threads
+    fought over the same refcount cache lines, which is why `parallel=True` gave no gain.
+    """
     opts: dict[str, Any] = {"cache": True, "error_model": "numpy", "nogil": True}
+    if leaf:
+        opts["_nrt"] = False
     opts.update(kwargs)
     return njit(*args, **opts)  # type: ignore[no-any-return]
 
@@ -117,7 +127,7 @@ def _step(act, cnt, beyond, inside, n_on, n_off, latched):  # type: ignore[no-un
     return 1, cnt, False
 
 
-@_jit(_nrt=False)
+@_jit(leaf=True)
 def _emit(evf, evu, r, ne, i, kind, act, value, limit):  # type: ignore[no-untyped-def]
     evf[r, ne, 0] = i
     evf[r, ne, 1] = value
@@ -209,29 +219,28 @@ def _key_f32(key):  # type: ignore[no-untyped-def]
     return bits.view(np.float32)
 
 
-@_jit(fastmath={"reassoc", "nsz"}, _nrt=False)
-def _reduce(x, xi, c, a, b):  # type: ignore[no-untyped-def]
-    """(min, max, float64 sum) of x[c, a:b] in one vectorised pass.
+@_jit(fastmath={"reassoc", "nsz"}, leaf=True)
+def _reduce(xf, xr, a, b):  # type: ignore[no-untyped-def]
+    """(min, max, float64 sum) of the float32 samples a..b-1 of one row xf (xr: its bits).
 
-    min/max are taken over the int32 ordering key of the float32 bits (integer min/max
-    vectorise without fast-math; the key orders -NaN < -inf < ... < inf < NaN), so a NaN
-    shows up as a min/max outside every finite band.  Unsigned indices spare numba's
-    negative-index wrap-around, which would block the vectoriser.
+    One vectorised pass.  min/max are taken over the int32 ordering key of the bits
+    (integer min/max vectorise without fast-math; the key orders -NaN < -inf < ... < inf
+    < NaN), so a NaN shows up as a min/max outside every finite band.  Unsigned indices
+    spare numba's negative-index wrap-around, which would block the vectoriser.
     """
-    cu = np.uint64(c)
     lo = np.int32(0x7FFFFFFF)
     hi = np.int32(-0x7FFFFFFF - 1)
     s = 0.0
     for j in range(np.uint64(a), np.uint64(b)):
-        bits = xi[cu, j]
+        bits = xr[j]
         key = np.int32(bits ^ (np.int32(bits >> 31) & np.int32(0x7FFFFFFF)))
         lo = min(lo, key)
         hi = max(hi, key)
-        s += np.float64(x[cu, j])
+        s += np.float64(xf[j])
     return _key_f32(lo), _key_f32(hi), s
 
 
-@_jit(_nrt=False)
+@_jit(leaf=True)
 def _roc_dmax(x, c, a, b, w):  # type: ignore[no-untyped-def]
     """max |x[c, j] - x[c, j - w]| (float32) for j in a..b-1 (a >= w); NaN if any is NaN."""
     cu = np.uint64(c)
@@ -244,7 +253,7 @@ def _roc_dmax(x, c, a, b, w):  # type: ignore[no-untyped-def]
     return bits.view(np.float32)
 
 
-@_jit(_nrt=False)
+@_jit(leaf=True)
 def _qmax(q, c, a, b):  # type: ignore[no-untyped-def]
     """Non-zero iff a quality byte of q[c, a:b] is non-zero."""
     cu = np.uint64(c)
@@ -269,6 +278,20 @@ def _thresholds(lim, db, high):  # type: ignore[no-untyped-def]
 
 
 @_jit()
+def _narrow(lo, hi, lim, act, cnt, latched, n_off, high, ta, tb, tc):  # type: ignore[no-untyped-def]
+    """Narrow [lo, hi] to the quiet band of one limit machine -> (lo, hi, at_rest)."""
+    if lim != lim:
+        return lo, hi, True
+    if cnt == 0:
+        if act == 0:
+            return (lo, min(hi, ta), True) if high else (max(lo, ta), hi, True)
+        return (max(lo, tb), hi, True) if high else (lo, min(hi, tb), True)
+    if act != 0 and latched and cnt == n_off + 1:
+        return (lo, min(hi, tc), True) if high else (max(lo, tc), hi, True)
+    return lo, hi, False
+
+
+@_jit()
 def _quiet(mn, mx, act, cnt, latched, n_off, high, ta, tb, tc):  # type: ignore[no-untyped-def]
     """True when a machine at rest stays unchanged for every value in [mn, mx]."""
     if cnt == 0:
@@ -280,18 +303,23 @@ def _quiet(mn, mx, act, cnt, latched, n_off, high, ta, tb, tc):  # type: ignore[
     return False
 
 
-@_jit(_nrt=False)
+@_jit(leaf=True)
 def _run_limit(x, c, a, b, lim, inner, sgn, act, cnt, acked, latch,  # type: ignore[no-untyped-def]
                n_on, n_off, kind, evf, evu, r, ne):
     """Step one limit machine over the good samples x[c, a:b] (fast path, no faults).
 
     sgn = 1 for H/HH (beyond: v > lim, inside: v <= inner), -1 for LL/L (the same
     comparisons on -v, -lim, -inner, which are exact).  Same transitions as `_step`.
+    Once the pending count is back at 0 and the delay needs 4 or more samples, the rest is
+    first checked in one vectorised pass (`_has_run4`): without 4 consecutive samples that
+    count, nothing can change and only the final count (the trailing run) is needed.
     """
     cu = np.uint64(c)
     slim = sgn * lim
     sinner = sgn * inner
-    for j in range(a, b):
+    j = a
+    checked = False
+    while j < b:
         xv = np.float64(x[cu, np.uint64(j)])
         sv = sgn * xv
         cond = (sv <= sinner) if act != 0 else (sv > slim)
@@ -305,10 +333,40 @@ def _run_limit(x, c, a, b, lim, inner, sgn, act, cnt, acked, latch,  # type: ign
             else:
                 act, cnt, acked = 0, 0, 0
                 ne = _emit(evf, evu, r, ne, j, kind, 0, xv, lim)
+        j += 1
+        if cnt == 0 and not checked and (n_off if act != 0 else n_on) >= 3 and b - j > 8:
+            checked = True
+            # float32 form of cond: sgn * v > t (beyond) or not (sgn * v > t) (inside)
+            if act != 0:
+                t = _f32_le(inner) if sgn > 0 else -_f32_ge(inner)
+            else:
+                t = _f32_le(lim) if sgn > 0 else -_f32_ge(lim)
+            if not _has_run4(x, c, j, b, np.float32(sgn), t, act != 0):
+                k = b
+                while k > j and ((sgn * np.float64(x[cu, np.uint64(k - 1)]) <= sinner)
+                                 if act != 0 else
+                                 (sgn * np.float64(x[cu, np.uint64(k - 1)]) > slim)):
+                    k -= 1
+                cnt = b - k
+                break
     return act, cnt, acked, ne
 
 
-@_jit(_nrt=False)
+@_jit(leaf=True)
+def _has_run4(x, c, a, b, sgn, t, inside):  # type: ignore[no-untyped-def]
+    """True if 4 consecutive samples of x[c, a:b] have (sgn * v > t) != inside."""
+    cu = np.uint64(c)
+    hit = False
+    for j in range(np.uint64(a + 3), np.uint64(b)):
+        c0 = (sgn * x[cu, j] > t) != inside
+        c1 = (sgn * x[cu, j - np.uint64(1)] > t) != inside
+        c2 = (sgn * x[cu, j - np.uint64(2)] > t) != inside
+        c3 = (sgn * x[cu, j - np.uint64(3)] > t) != inside
+        hit |= c0 & c1 & c2 & c3
+    return hit
+
+
+@_jit(leaf=True)
 def _run_roc(x, c, a, b, w, k0, lfk, rws, roc, rthr, act, cnt,  # type: ignore[no-untyped-def]
              acked, latch, n_on, n_off, evf, evu, r, ne):
     """Step the ROC machine over the good samples x[c, a:b] (fast path, a >= w)."""
@@ -333,7 +391,7 @@ def _run_roc(x, c, a, b, w, k0, lfk, rws, roc, rthr, act, cnt,  # type: ignore[n
     return act, cnt, acked, ne
 
 
-@_jit(_nrt=False)
+@_jit(leaf=True)
 def _stuck_replay(x, c, guar, e, big, seps, k0):  # type: ignore[no-untyped-def]
     """Exact (stuck reference, its global index) after the good samples up to e-1.
 
@@ -353,7 +411,7 @@ def _stuck_replay(x, c, guar, e, big, seps, k0):  # type: ignore[no-untyped-def]
     return sref, s_start
 
 
-@_jit(_nrt=False)
+@_jit(leaf=True)
 def _close_window(agg, row, chan, wstart, cnt, amin, amax, asum,  # type: ignore[no-untyped-def]
                   alast, reported, lrep, lrep_start, rep_db, hb):
     """Write telemetry row `row`; return (reported, last_reported, last_report_start)."""
@@ -419,11 +477,9 @@ def _channel(r, c, x, xi, q, has_q, pos, k0, S, IS, FS, hist,  # type: ignore[no
     roc_off = roc * rws * (1.0 - _ROC_MARGIN)  # |dv| <= this: rate <= roc
     roc_in = rthr * rws * (1.0 - _ROC_MARGIN) if rthr >= 0.0 else -1.0  # rate <= rthr
     n_mach = 1 + (lim0 == lim0) + (lim1 == lim1) + (lim2 == lim2) + (lim3 == lim3) + has_roc
-    i_min = 0
-    if has_roc:
-        i_min = w
+    i_min = w if has_roc else np.int64(0)
     if n_stuck > 0:
-        i_min = max(i_min, 1)
+        i_min = max(i_min, np.int64(1))
     # state
     a0, a1, a2, a3, a4 = IS[c, 0], IS[c, 1], IS[c, 2], IS[c, 3], IS[c, 4]
     n0, n1, n2, n3, n4 = IS[c, 5], IS[c, 6], IS[c, 7], IS[c, 8], IS[c, 9]
@@ -447,6 +503,14 @@ def _channel(r, c, x, xi, q, has_q, pos, k0, S, IS, FS, hist,  # type: ignore[no
     plo = np.float32(0.0)
     phi = np.float32(0.0)
     stop = False
+    xf = x[c]
+    xr = xi[c]
+    # cached quiet band of all machines at rest (valid while no machine state changes)
+    rest_ok = False
+    all_rest = False
+    rlo = blo0
+    rhi = bhi0
+    rthr_c = -1.0
     s = s_lo[r]
     while s < s_hi[r] - 1 and seg_b[s + 1] <= pos:
         s += 1
@@ -481,9 +545,48 @@ def _channel(r, c, x, xi, q, has_q, pos, k0, S, IS, FS, hist,  # type: ignore[no
                 if ok and has_q:
                     ok = _qmax(q, c, i, b) == 0
                 if ok:
-                    mn, mx, ssum = _reduce(x, xi, c, i, b)
+                    mn, mx, ssum = _reduce(xf, xr, i, b)
                     ok = mn >= blo0 and mx <= bhi0  # False for NaN
+                if ok and not rest_ok:
+                    rlo, rhi, r0 = _narrow(blo0, bhi0, lim0, a0, n0, latch and k_0 == 0, n_off,
+                                           False, ta0, tb0, tc0)
+                    rlo, rhi, r1 = _narrow(rlo, rhi, lim1, a1, n1, latch and k_1 == 0, n_off,
+                                           False, ta1, tb1, tc1)
+                    rlo, rhi, r2 = _narrow(rlo, rhi, lim2, a2, n2, latch and k_2 == 0, n_off,
+                                           True, ta2, tb2, tc2)
+                    rlo, rhi, r3 = _narrow(rlo, rhi, lim3, a3, n3, latch and k_3 == 0, n_off,
+                                           True, ta3, tb3, tc3)
+                    rthr_c = -1.0
+                    if n4 == 0 and a4 == 0:
+                        rthr_c = roc_off
+                    elif a4 != 0 and latch and k_4 == 0 and n4 == n_off + 1:
+                        rthr_c = roc_in
+                    all_rest = r0 and r1 and r2 and r3 and (not has_roc or rthr_c >= 0.0)
+                    rest_ok = True
+                if ok and all_rest and mn >= rlo and mx <= rhi:
+                    # every machine at rest and inside its band: only ROC left to prove
+                    roc_quiet = True
+                    if has_roc:
+                        roc_quiet = False
+                        if pend == i and plen >= w:
+                            span = (np.float64(max(mx, phi)) - np.float64(min(mn, plo)))
+                            roc_quiet = bool(span <= rthr_c)
+                        if not roc_quiet:
+                            roc_quiet = bool(np.float64(_roc_dmax(x, c, i, b, w)) <= rthr_c)
+                    if roc_quiet:
+                        acnt += b - i
+                        asum += ssum
+                        amin = min(amin, np.float64(mn))
+                        amax = max(amax, np.float64(mx))
+                        alast = np.float64(x[c, b - 1])
+                        if n_stuck > 0:
+                            lazy = True
+                            guar = p
+                        pend, plen, plo, phi = b, b - i, mn, mx
+                        i = b
+                        continue
                 if ok:
+                    rest_ok = False  # machines may be stepped below
                     roc_quiet = True
                     if has_roc:
                         thr = -1.0
@@ -495,9 +598,9 @@ def _channel(r, c, x, xi, q, has_q, pos, k0, S, IS, FS, hist,  # type: ignore[no
                         if thr >= 0.0:
                             if pend == i and plen >= w:
                                 span = (np.float64(max(mx, phi)) - np.float64(min(mn, plo)))
-                                roc_quiet = span <= thr
+                                roc_quiet = bool(span <= thr)
                             if not roc_quiet:
-                                roc_quiet = np.float64(_roc_dmax(x, c, i, b, w)) <= thr
+                                roc_quiet = bool(np.float64(_roc_dmax(x, c, i, b, w)) <= thr)
                     if lim0 == lim0 and not _quiet(mn, mx, a0, n0, latch and k_0 == 0, n_off,
                                                    False, ta0, tb0, tc0):
                         a0, n0, k_0, ne = _run_limit(x, c, i, b, lim0, up0, -1.0, a0, n0, k_0,
@@ -534,6 +637,7 @@ def _channel(r, c, x, xi, q, has_q, pos, k0, S, IS, FS, hist,  # type: ignore[no
                 sref, s_start = _stuck_replay(x, c, guar, i, big, seps, k0)
                 lazy = False
             pend = -1
+            rest_ok = False
             if ne + MAX_EVENTS_PER_SAMPLE > cap:
                 stop = True
                 break
@@ -641,13 +745,13 @@ def _channel(r, c, x, xi, q, has_q, pos, k0, S, IS, FS, hist,  # type: ignore[no
 
 
 _SIG = types.void(
-    *sigutils.normalize_signature(
+    *sigutils.normalize_signature(  # type: ignore[no-untyped-call]
         "void(int64[::1], float32[:, ::1], int32[:, ::1], uint8[:, ::1], boolean, int64[::1],"
         " int64, float64[:, ::1], int64[:, ::1], float64[:, ::1], float32[:, ::1],"
         " int64[::1], float64[::1], int64[::1], int64[::1],"
         " float64[:, :, ::1], uint8[:, :, ::1], int64[:, ::1], int64[::1])"
     )[0],
-    typeof(np.empty(0, AGGREGATE_DTYPE)),  # the result records, written in place
+    typeof(np.empty(0, AGGREGATE_DTYPE)),  # type: ignore[no-untyped-call]  # result, in place
 )
 
 

@@ -153,20 +153,19 @@ class Detector:
         assert self._settings is not None
         n = block.shape[1]
         n_ch = self.n_channels
-        clock = self._clock
         kernel = kern.parallel_kernel() if self.parallel else kern._kernel_serial
         q = self._dummy_q if quality is None else quality
         seg_b, seg_w, s_lo, s_hi = self._segments(n, kt0)
         # closed windows per channel: one per window change inside the block, plus the
         # carried window if the block starts a new one -> the result array is sized exactly
         cur = self._fstate[:, kern.F_WID]
-        rows = (s_hi - s_lo - 1) + ((cur == cur) & (seg_w[s_lo] != cur))
+        rows = (s_hi - s_lo - 1) + (~np.isnan(cur) & (seg_w[s_lo] != cur))
         arow = np.zeros(n_ch, np.int64)
         np.cumsum(rows[:-1], out=arow[1:])
         aggregates = np.empty(int(rows.sum()), AGGREGATE_DTYPE)
         chans = np.arange(n_ch, dtype=np.int64)
         pos = np.zeros(n_ch, np.int64)
-        evf, evu = self._event_buffers(n_ch, 256 + n // 32)
+        evf, evu = self._event_buffers(n_ch, 256 + n // 128)
         counts = np.empty((n_ch, 3), np.int64)
         parts: list[tuple[np.ndarray, ...]] = []
         xi = block.view(np.int32)

@@ -65,9 +65,10 @@ class EdgeAgent:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll until ``stop`` is set; then close every link."""
+        count = len(self.pollers)
         tasks = [
-            asyncio.create_task(poller.run(stop), name=f"poll {name}")
-            for name, poller in self.pollers.items()
+            asyncio.create_task(self._staggered(poller, i / count, stop), name=f"poll {name}")
+            for i, (name, poller) in enumerate(self.pollers.items())
         ]
         try:
             await stop.wait()
@@ -77,6 +78,14 @@ class EdgeAgent:
             await asyncio.gather(*tasks, return_exceptions=True)
             for link in self.links.values():
                 link.close()
+
+    @staticmethod
+    async def _staggered(poller: DevicePoller, phase: float, stop: asyncio.Event) -> None:
+        # Devices started together would all poll at the same instants, so their alarms
+        # and reads would queue behind each other in bursts; spreading the start over one
+        # poll period keeps every device on its own grid, evenly apart.
+        await asyncio.sleep(phase * poller.device.config.poll_interval_s)
+        await poller.run(stop)
 
     def acknowledge(self, device: str, point: str) -> None:
         """Release latched alarms of a point in its detector (after an operator ack)."""

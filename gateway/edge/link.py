@@ -154,7 +154,7 @@ class ModbusLink:
         response = await self._transaction(table, address, count, unit, pause_s)
         if table.is_bit_table:
             return bytes(response.bits[:count])
-        raw = getattr(response, "raw", None)
+        raw: bytes | None = getattr(response, "raw", None)
         if raw is None:  # a response class other than ours
             registers = response.registers
             return _words(len(registers)).pack(*registers)

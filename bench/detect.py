@@ -43,9 +43,23 @@ DT = 0.01
 WARM_BLOCKS = 3
 NAN = float("nan")
 CFG = ChannelConfig(
-    ll=-8.0, l=-6.0, h=6.0, hh=8.0, deadband=0.5, on_delay_s=0.03, off_delay_s=0.05,
-    roc=400.0, roc_window_s=0.05, roc_deadband=50.0, latch=False, valid_lo=-100.0,
-    valid_hi=100.0, stuck_s=5.0, stuck_epsilon=0.001, window_s=1.0, report_deadband=0.5,
+    ll=-8.0,
+    l=-6.0,
+    h=6.0,
+    hh=8.0,
+    deadband=0.5,
+    on_delay_s=0.03,
+    off_delay_s=0.05,
+    roc=400.0,
+    roc_window_s=0.05,
+    roc_deadband=50.0,
+    latch=False,
+    valid_lo=-100.0,
+    valid_hi=100.0,
+    stuck_s=5.0,
+    stuck_epsilon=0.001,
+    window_s=1.0,
+    report_deadband=0.5,
     heartbeat_s=60.0,
 )
 
@@ -154,8 +168,14 @@ def reference_rate(x: np.ndarray) -> float:
 
 
 def subprocess_seconds(code: str, env: dict[str, str]) -> float:
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                         text=True, check=True, timeout=600)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -203,14 +223,22 @@ def main() -> int:
         rows.append((name, mem, ser, par, npy, ref, ev))
         print(f"\n[{name}] transitions per block: {ev}")
         print(f"  memory-read limit (numba sum) {mem / 1e6:10.1f} M samples/s")
-        print(f"  numba serial                  {ser / 1e6:10.1f} M samples/s"
-              f"  = {100 * ser / mem:5.1f} % of memory limit")
-        print(f"  numba parallel ({os.cpu_count()} cpus)       {par / 1e6:10.1f} M samples/s"
-              f"  = {par / ser:4.2f} x serial")
-        print(f"  numpy (semantic subset)       {npy / 1e6:10.1f} M samples/s"
-              f"  -> numba serial {ser / npy:7.1f} x")
-        print(f"  reference (4 ch x <=20k, extrapolated) {ref / 1e6:8.3f} M samples/s"
-              f"  -> numba serial {ser / ref:7.0f} x")
+        print(
+            f"  numba serial                  {ser / 1e6:10.1f} M samples/s"
+            f"  = {100 * ser / mem:5.1f} % of memory limit"
+        )
+        print(
+            f"  numba parallel ({os.cpu_count()} cpus)       {par / 1e6:10.1f} M samples/s"
+            f"  = {par / ser:4.2f} x serial"
+        )
+        print(
+            f"  numpy (semantic subset)       {npy / 1e6:10.1f} M samples/s"
+            f"  -> numba serial {ser / npy:7.1f} x"
+        )
+        print(
+            f"  reference (4 ch x <=20k, extrapolated) {ref / 1e6:8.3f} M samples/s"
+            f"  -> numba serial {ser / ref:7.0f} x"
+        )
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     subprocess_seconds(START_CODE, env)  # make sure the cache is populated
@@ -221,17 +249,24 @@ def main() -> int:
     print(f"\nwarm start (fresh process: import + first process, cached kernels): {warm:.3f} s")
     print(f"cold compile (fresh NUMBA_CACHE_DIR): {cold:.2f} s")
     block_mib = streams["quiet"].nbytes / 2**20
-    print(f"peak RSS of this bench process: {rss:.0f} MiB (two {block_mib:.0f} MiB streams:"
-          f" {rss_streams:.0f} MiB after generating them, {rss_numba:.0f} MiB after the"
-          f" numba runs, so detection itself added {rss_numba - rss_streams:.0f} MiB)")
+    print(
+        f"peak RSS of this bench process: {rss:.0f} MiB (two {block_mib:.0f} MiB streams:"
+        f" {rss_streams:.0f} MiB after generating them, {rss_numba:.0f} MiB after the"
+        f" numba runs, so detection itself added {rss_numba - rss_streams:.0f} MiB)"
+    )
 
     print("\nSUMMARY (numba serial)")
     print(f"{'target':58s} {'measured':>12s}  result")
     checks = []
     for name, mem, ser, _par, npy, ref, _ev in rows:
         if name == "quiet":
-            checks.append((f"{name}: >= 30 % of memory-read limit", f"{100 * ser / mem:.1f} %",
-                           ser >= 0.3 * mem))
+            checks.append(
+                (
+                    f"{name}: >= 30 % of memory-read limit",
+                    f"{100 * ser / mem:.1f} %",
+                    ser >= 0.3 * mem,
+                )
+            )
         else:
             checks.append((f"{name}: >= 150 M samples/s", f"{ser / 1e6:.1f} M/s", ser >= 150e6))
         checks.append((f"{name}: >= 100 x reference", f"{ser / ref:.0f} x", ser >= 100 * ref))

@@ -41,9 +41,7 @@ class SampleClock:
             expected = self.t_origin + (self.k - self.k_origin) * self.dt
             if t0 < expected - 0.5 * self.dt:
                 msg = f"t0={t0!r}: earlier than the expected {expected!r} (time went backwards)"
-                raise ValueError(
-                    msg
-                )
+                raise ValueError(msg)
             if t0 > expected + 0.5 * self.dt:
                 self.t_origin, self.k_origin = float(t0), self.k
         return self.k, self.k - self.k_origin

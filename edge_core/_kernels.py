@@ -304,8 +304,26 @@ def _quiet(mn, mx, act, cnt, latched, n_off, high, ta, tb, tc):  # type: ignore[
 
 
 @_jit(leaf=True)
-def _run_limit(x, c, a, b, lim, inner, sgn, act, cnt, acked, latch,  # type: ignore[no-untyped-def]
-               n_on, n_off, kind, evf, evu, r, ne):
+def _run_limit(
+    x,
+    c,
+    a,
+    b,
+    lim,
+    inner,
+    sgn,
+    act,
+    cnt,
+    acked,
+    latch,  # type: ignore[no-untyped-def]
+    n_on,
+    n_off,
+    kind,
+    evf,
+    evu,
+    r,
+    ne,
+):
     """Step one limit machine over the good samples x[c, a:b] (fast path, no faults).
 
     sgn = 1 for H/HH (beyond: v > lim, inside: v <= inner), -1 for LL/L (the same
@@ -343,9 +361,11 @@ def _run_limit(x, c, a, b, lim, inner, sgn, act, cnt, acked, latch,  # type: ign
                 t = _f32_le(lim) if sgn > 0 else -_f32_ge(lim)
             if not _has_run4(x, c, j, b, np.float32(sgn), t, act != 0):
                 k = b
-                while k > j and ((sgn * np.float64(x[cu, np.uint64(k - 1)]) <= sinner)
-                                 if act != 0 else
-                                 (sgn * np.float64(x[cu, np.uint64(k - 1)]) > slim)):
+                while k > j and (
+                    (sgn * np.float64(x[cu, np.uint64(k - 1)]) <= sinner)
+                    if act != 0
+                    else (sgn * np.float64(x[cu, np.uint64(k - 1)]) > slim)
+                ):
                     k -= 1
                 cnt = b - k
                 break
@@ -367,8 +387,28 @@ def _has_run4(x, c, a, b, sgn, t, inside):  # type: ignore[no-untyped-def]
 
 
 @_jit(leaf=True)
-def _run_roc(x, c, a, b, w, k0, lfk, rws, roc, rthr, act, cnt,  # type: ignore[no-untyped-def]
-             acked, latch, n_on, n_off, evf, evu, r, ne):
+def _run_roc(
+    x,
+    c,
+    a,
+    b,
+    w,
+    k0,
+    lfk,
+    rws,
+    roc,
+    rthr,
+    act,
+    cnt,  # type: ignore[no-untyped-def]
+    acked,
+    latch,
+    n_on,
+    n_off,
+    evf,
+    evu,
+    r,
+    ne,
+):
     """Step the ROC machine over the good samples x[c, a:b] (fast path, a >= w)."""
     cu = np.uint64(c)
     for j in range(a, b):
@@ -412,8 +452,22 @@ def _stuck_replay(x, c, guar, e, big, seps, k0):  # type: ignore[no-untyped-def]
 
 
 @_jit(leaf=True)
-def _close_window(agg, row, chan, wstart, cnt, amin, amax, asum,  # type: ignore[no-untyped-def]
-                  alast, reported, lrep, lrep_start, rep_db, hb):
+def _close_window(
+    agg,
+    row,
+    chan,
+    wstart,
+    cnt,
+    amin,
+    amax,
+    asum,  # type: ignore[no-untyped-def]
+    alast,
+    reported,
+    lrep,
+    lrep_start,
+    rep_db,
+    hb,
+):
     """Write telemetry row `row`; return (reported, last_reported, last_report_start)."""
     rec = agg[row]
     if cnt > 0:
@@ -442,8 +496,29 @@ def _close_window(agg, row, chan, wstart, cnt, amin, amax, asum,  # type: ignore
 
 
 @_jit()
-def _channel(r, c, x, xi, q, has_q, pos, k0, S, IS, FS, hist,  # type: ignore[no-untyped-def]
-             seg_b, seg_w, s_lo, s_hi, evf, evu, counts, arow, agg):
+def _channel(
+    r,
+    c,
+    x,
+    xi,
+    q,
+    has_q,
+    pos,
+    k0,
+    S,
+    IS,
+    FS,
+    hist,  # type: ignore[no-untyped-def]
+    seg_b,
+    seg_w,
+    s_lo,
+    s_hi,
+    evf,
+    evu,
+    counts,
+    arow,
+    agg,
+):
     """Process channel c from sample `pos` to the end (or until its event rows are full)."""
     cap = evf.shape[1]
     # settings
@@ -519,8 +594,21 @@ def _channel(r, c, x, xi, q, has_q, pos, k0, S, IS, FS, hist,  # type: ignore[no
         wid = seg_w[s]
         if cur_wid == cur_wid and wid != cur_wid:
             reported, lrep, lrep_start = _close_window(
-                agg, row0 + na, c, cur_wid * S[c, S_WINDOW_S], acnt, amin, amax, asum, alast,
-                reported, lrep, lrep_start, rep_db, hb)
+                agg,
+                row0 + na,
+                c,
+                cur_wid * S[c, S_WINDOW_S],
+                acnt,
+                amin,
+                amax,
+                asum,
+                alast,
+                reported,
+                lrep,
+                lrep_start,
+                rep_db,
+                hb,
+            )
             na += 1
             acnt, amin, amax, asum = 0, np.inf, -np.inf, 0.0
         cur_wid = wid
@@ -548,14 +636,18 @@ def _channel(r, c, x, xi, q, has_q, pos, k0, S, IS, FS, hist,  # type: ignore[no
                     mn, mx, ssum = _reduce(xf, xr, i, b)
                     ok = mn >= blo0 and mx <= bhi0  # False for NaN
                 if ok and not rest_ok:
-                    rlo, rhi, r0 = _narrow(blo0, bhi0, lim0, a0, n0, latch and k_0 == 0, n_off,
-                                           False, ta0, tb0, tc0)
-                    rlo, rhi, r1 = _narrow(rlo, rhi, lim1, a1, n1, latch and k_1 == 0, n_off,
-                                           False, ta1, tb1, tc1)
-                    rlo, rhi, r2 = _narrow(rlo, rhi, lim2, a2, n2, latch and k_2 == 0, n_off,
-                                           True, ta2, tb2, tc2)
-                    rlo, rhi, r3 = _narrow(rlo, rhi, lim3, a3, n3, latch and k_3 == 0, n_off,
-                                           True, ta3, tb3, tc3)
+                    rlo, rhi, r0 = _narrow(
+                        blo0, bhi0, lim0, a0, n0, latch and k_0 == 0, n_off, False, ta0, tb0, tc0
+                    )
+                    rlo, rhi, r1 = _narrow(
+                        rlo, rhi, lim1, a1, n1, latch and k_1 == 0, n_off, False, ta1, tb1, tc1
+                    )
+                    rlo, rhi, r2 = _narrow(
+                        rlo, rhi, lim2, a2, n2, latch and k_2 == 0, n_off, True, ta2, tb2, tc2
+                    )
+                    rlo, rhi, r3 = _narrow(
+                        rlo, rhi, lim3, a3, n3, latch and k_3 == 0, n_off, True, ta3, tb3, tc3
+                    )
                     rthr_c = -1.0
                     if n4 == 0 and a4 == 0:
                         rthr_c = roc_off
@@ -569,7 +661,7 @@ def _channel(r, c, x, xi, q, has_q, pos, k0, S, IS, FS, hist,  # type: ignore[no
                     if has_roc:
                         roc_quiet = False
                         if pend == i and plen >= w:
-                            span = (np.float64(max(mx, phi)) - np.float64(min(mn, plo)))
+                            span = np.float64(max(mx, phi)) - np.float64(min(mn, plo))
                             roc_quiet = bool(span <= rthr_c)
                         if not roc_quiet:
                             roc_quiet = bool(np.float64(_roc_dmax(x, c, i, b, w)) <= rthr_c)
@@ -597,29 +689,125 @@ def _channel(r, c, x, xi, q, has_q, pos, k0, S, IS, FS, hist,  # type: ignore[no
                         roc_quiet = False
                         if thr >= 0.0:
                             if pend == i and plen >= w:
-                                span = (np.float64(max(mx, phi)) - np.float64(min(mn, plo)))
+                                span = np.float64(max(mx, phi)) - np.float64(min(mn, plo))
                                 roc_quiet = bool(span <= thr)
                             if not roc_quiet:
                                 roc_quiet = bool(np.float64(_roc_dmax(x, c, i, b, w)) <= thr)
-                    if lim0 == lim0 and not _quiet(mn, mx, a0, n0, latch and k_0 == 0, n_off,
-                                                   False, ta0, tb0, tc0):
-                        a0, n0, k_0, ne = _run_limit(x, c, i, b, lim0, up0, -1.0, a0, n0, k_0,
-                                                     latch, n_on, n_off, 0, evf, evu, r, ne)
-                    if lim1 == lim1 and not _quiet(mn, mx, a1, n1, latch and k_1 == 0, n_off,
-                                                   False, ta1, tb1, tc1):
-                        a1, n1, k_1, ne = _run_limit(x, c, i, b, lim1, up1, -1.0, a1, n1, k_1,
-                                                     latch, n_on, n_off, 1, evf, evu, r, ne)
-                    if lim2 == lim2 and not _quiet(mn, mx, a2, n2, latch and k_2 == 0, n_off,
-                                                   True, ta2, tb2, tc2):
-                        a2, n2, k_2, ne = _run_limit(x, c, i, b, lim2, dn2, 1.0, a2, n2, k_2,
-                                                     latch, n_on, n_off, 2, evf, evu, r, ne)
-                    if lim3 == lim3 and not _quiet(mn, mx, a3, n3, latch and k_3 == 0, n_off,
-                                                   True, ta3, tb3, tc3):
-                        a3, n3, k_3, ne = _run_limit(x, c, i, b, lim3, dn3, 1.0, a3, n3, k_3,
-                                                     latch, n_on, n_off, 3, evf, evu, r, ne)
+                    if lim0 == lim0 and not _quiet(
+                        mn, mx, a0, n0, latch and k_0 == 0, n_off, False, ta0, tb0, tc0
+                    ):
+                        a0, n0, k_0, ne = _run_limit(
+                            x,
+                            c,
+                            i,
+                            b,
+                            lim0,
+                            up0,
+                            -1.0,
+                            a0,
+                            n0,
+                            k_0,
+                            latch,
+                            n_on,
+                            n_off,
+                            0,
+                            evf,
+                            evu,
+                            r,
+                            ne,
+                        )
+                    if lim1 == lim1 and not _quiet(
+                        mn, mx, a1, n1, latch and k_1 == 0, n_off, False, ta1, tb1, tc1
+                    ):
+                        a1, n1, k_1, ne = _run_limit(
+                            x,
+                            c,
+                            i,
+                            b,
+                            lim1,
+                            up1,
+                            -1.0,
+                            a1,
+                            n1,
+                            k_1,
+                            latch,
+                            n_on,
+                            n_off,
+                            1,
+                            evf,
+                            evu,
+                            r,
+                            ne,
+                        )
+                    if lim2 == lim2 and not _quiet(
+                        mn, mx, a2, n2, latch and k_2 == 0, n_off, True, ta2, tb2, tc2
+                    ):
+                        a2, n2, k_2, ne = _run_limit(
+                            x,
+                            c,
+                            i,
+                            b,
+                            lim2,
+                            dn2,
+                            1.0,
+                            a2,
+                            n2,
+                            k_2,
+                            latch,
+                            n_on,
+                            n_off,
+                            2,
+                            evf,
+                            evu,
+                            r,
+                            ne,
+                        )
+                    if lim3 == lim3 and not _quiet(
+                        mn, mx, a3, n3, latch and k_3 == 0, n_off, True, ta3, tb3, tc3
+                    ):
+                        a3, n3, k_3, ne = _run_limit(
+                            x,
+                            c,
+                            i,
+                            b,
+                            lim3,
+                            dn3,
+                            1.0,
+                            a3,
+                            n3,
+                            k_3,
+                            latch,
+                            n_on,
+                            n_off,
+                            3,
+                            evf,
+                            evu,
+                            r,
+                            ne,
+                        )
                     if not roc_quiet:
-                        a4, n4, k_4, ne = _run_roc(x, c, i, b, w, k0, lfk, rws, roc, rthr, a4,
-                                                   n4, k_4, latch, n_on, n_off, evf, evu, r, ne)
+                        a4, n4, k_4, ne = _run_roc(
+                            x,
+                            c,
+                            i,
+                            b,
+                            w,
+                            k0,
+                            lfk,
+                            rws,
+                            roc,
+                            rthr,
+                            a4,
+                            n4,
+                            k_4,
+                            latch,
+                            n_on,
+                            n_off,
+                            evf,
+                            evu,
+                            r,
+                            ne,
+                        )
                     acnt += b - i
                     asum += ssum
                     amin = min(amin, np.float64(mn))
@@ -672,26 +860,30 @@ def _channel(r, c, x, xi, q, has_q, pos, k0, S, IS, FS, hist,  # type: ignore[no
                 n0 = n1 = n2 = n3 = n4 = 0
             else:
                 if lim0 == lim0:
-                    a0, n0, ch = _step(a0, n0, xv < lim0, xv >= up0, n_on, n_off,
-                                       latch and k_0 == 0)
+                    a0, n0, ch = _step(
+                        a0, n0, xv < lim0, xv >= up0, n_on, n_off, latch and k_0 == 0
+                    )
                     if ch:
                         k_0 = 0
                         ne = _emit(evf, evu, r, ne, i, 0, a0, xv, lim0)
                 if lim1 == lim1:
-                    a1, n1, ch = _step(a1, n1, xv < lim1, xv >= up1, n_on, n_off,
-                                       latch and k_1 == 0)
+                    a1, n1, ch = _step(
+                        a1, n1, xv < lim1, xv >= up1, n_on, n_off, latch and k_1 == 0
+                    )
                     if ch:
                         k_1 = 0
                         ne = _emit(evf, evu, r, ne, i, 1, a1, xv, lim1)
                 if lim2 == lim2:
-                    a2, n2, ch = _step(a2, n2, xv > lim2, xv <= dn2, n_on, n_off,
-                                       latch and k_2 == 0)
+                    a2, n2, ch = _step(
+                        a2, n2, xv > lim2, xv <= dn2, n_on, n_off, latch and k_2 == 0
+                    )
                     if ch:
                         k_2 = 0
                         ne = _emit(evf, evu, r, ne, i, 2, a2, xv, lim2)
                 if lim3 == lim3:
-                    a3, n3, ch = _step(a3, n3, xv > lim3, xv <= dn3, n_on, n_off,
-                                       latch and k_3 == 0)
+                    a3, n3, ch = _step(
+                        a3, n3, xv > lim3, xv <= dn3, n_on, n_off, latch and k_3 == 0
+                    )
                     if ch:
                         k_3 = 0
                         ne = _emit(evf, evu, r, ne, i, 3, a3, xv, lim3)
@@ -701,8 +893,9 @@ def _channel(r, c, x, xi, q, has_q, pos, k0, S, IS, FS, hist,  # type: ignore[no
                         pj = i - w
                         pv = x[c, pj] if pj >= 0 else hist[c, pk % w]
                         rate = abs((xv - np.float64(pv)) / rws)
-                        a4, n4, ch = _step(a4, n4, rate > roc, rate <= rthr, n_on, n_off,
-                                           latch and k_4 == 0)
+                        a4, n4, ch = _step(
+                            a4, n4, rate > roc, rate <= rthr, n_on, n_off, latch and k_4 == 0
+                        )
                         if ch:
                             k_4 = 0
                             ne = _emit(evf, evu, r, ne, i, 4, a4, xv, roc)
@@ -756,11 +949,52 @@ _SIG = types.void(
 
 
 @_jit(_SIG)
-def _kernel_serial(chans, x, xi, q, has_q, pos, k0, S, IS, FS, hist,  # type: ignore[no-untyped-def]
-                   seg_b, seg_w, s_lo, s_hi, evf, evu, counts, arow, agg):
+def _kernel_serial(
+    chans,
+    x,
+    xi,
+    q,
+    has_q,
+    pos,
+    k0,
+    S,
+    IS,
+    FS,
+    hist,  # type: ignore[no-untyped-def]
+    seg_b,
+    seg_w,
+    s_lo,
+    s_hi,
+    evf,
+    evu,
+    counts,
+    arow,
+    agg,
+):
     for r in range(chans.shape[0]):
-        _channel(r, chans[r], x, xi, q, has_q, pos[r], k0, S, IS, FS, hist,
-                 seg_b, seg_w, s_lo, s_hi, evf, evu, counts, arow, agg)
+        _channel(
+            r,
+            chans[r],
+            x,
+            xi,
+            q,
+            has_q,
+            pos[r],
+            k0,
+            S,
+            IS,
+            FS,
+            hist,
+            seg_b,
+            seg_w,
+            s_lo,
+            s_hi,
+            evf,
+            evu,
+            counts,
+            arow,
+            agg,
+        )
 
 
 @functools.cache
@@ -768,19 +1002,73 @@ def parallel_kernel() -> Callable[..., None]:
     """The prange kernel, compiled (or loaded from cache) on first use only."""
 
     @_jit(_SIG, parallel=True)
-    def _kernel_parallel(chans, x, xi, q, has_q, pos, k0, S, IS, FS,  # type: ignore[no-untyped-def]
-                         hist, seg_b, seg_w, s_lo, s_hi, evf, evu, counts, arow, agg):
+    def _kernel_parallel(
+        chans,
+        x,
+        xi,
+        q,
+        has_q,
+        pos,
+        k0,
+        S,
+        IS,
+        FS,  # type: ignore[no-untyped-def]
+        hist,
+        seg_b,
+        seg_w,
+        s_lo,
+        s_hi,
+        evf,
+        evu,
+        counts,
+        arow,
+        agg,
+    ):
         for r in prange(chans.shape[0]):
-            _channel(r, chans[r], x, xi, q, has_q, pos[r], k0, S, IS, FS, hist,
-                     seg_b, seg_w, s_lo, s_hi, evf, evu, counts, arow, agg)
+            _channel(
+                r,
+                chans[r],
+                x,
+                xi,
+                q,
+                has_q,
+                pos[r],
+                k0,
+                S,
+                IS,
+                FS,
+                hist,
+                seg_b,
+                seg_w,
+                s_lo,
+                s_hi,
+                evf,
+                evu,
+                counts,
+                arow,
+                agg,
+            )
 
     return _kernel_parallel  # type: ignore[no-any-return]
 
 
-@_jit("int64(int64[::1], int64[:, ::1], float64[:, :, ::1], uint8[:, :, ::1], int64,"
-      " int64[::1], int64[::1], float32[::1], float64[::1], uint8[::1], boolean[::1])")
-def gather_events(chans, counts, evf, evu, at, ch, idx, value, limit, kind,  # type: ignore[no-untyped-def]
-                  active):
+@_jit(
+    "int64(int64[::1], int64[:, ::1], float64[:, :, ::1], uint8[:, :, ::1], int64,"
+    " int64[::1], int64[::1], float32[::1], float64[::1], uint8[::1], boolean[::1])"
+)
+def gather_events(
+    chans,
+    counts,
+    evf,
+    evu,
+    at,
+    ch,
+    idx,
+    value,
+    limit,
+    kind,  # type: ignore[no-untyped-def]
+    active,
+):
     """Append the events of every processed row (row order) from position `at`."""
     for r in range(chans.shape[0]):
         for e in range(counts[r, 1]):

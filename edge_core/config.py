@@ -87,8 +87,14 @@ class ChannelConfig:
 
     def _range_problems(self) -> list[str]:
         problems = []
-        for name in ("deadband", "on_delay_s", "off_delay_s", "roc_deadband", "stuck_epsilon",
-                     "report_deadband"):
+        for name in (
+            "deadband",
+            "on_delay_s",
+            "off_delay_s",
+            "roc_deadband",
+            "stuck_epsilon",
+            "report_deadband",
+        ):
             value = getattr(self, name)
             if not value >= 0.0 or math.isinf(value):
                 problems.append(f"{name}={value!r} must be finite and >= 0")
@@ -100,8 +106,11 @@ class ChannelConfig:
             value = getattr(self, name)
             if value < 0.0:
                 problems.append(f"{name}={value!r} must be >= 0 or NaN (disabled)")
-        present = [(n, getattr(self, n)) for n in ("ll", "l", "h", "hh")
-                   if not math.isnan(getattr(self, n))]
+        present = [
+            (n, getattr(self, n))
+            for n in ("ll", "l", "h", "hh")
+            if not math.isnan(getattr(self, n))
+        ]
         for (n1, v1), (n2, v2) in itertools.pairwise(present):
             if not v1 <= v2:
                 problems.append(f"limits out of order: {n1}={v1!r} > {n2}={v2!r}")

@@ -70,9 +70,7 @@ def check_block(block: object, quality: object, n_channels: int) -> None:
         raise ValueError(msg)
     if block.ndim != 2 or block.shape[0] != n_channels:
         msg = f"block shape is {block.shape}, expected ({n_channels}, samples) [channels x samples]"
-        raise ValueError(
-            msg
-        )
+        raise ValueError(msg)
     if not block.flags.c_contiguous:
         msg = "block is not C-contiguous (use np.ascontiguousarray)"
         raise ValueError(msg)
@@ -147,9 +145,7 @@ class Detector:
         self._clock.advance(n)
         return result
 
-    def _run(
-        self, block: np.ndarray, quality: np.ndarray | None, k0: int, kt0: int
-    ) -> BlockResult:
+    def _run(self, block: np.ndarray, quality: np.ndarray | None, k0: int, kt0: int) -> BlockResult:
         assert self._settings is not None
         n = block.shape[1]
         n_ch = self.n_channels
@@ -170,9 +166,28 @@ class Detector:
         parts: list[tuple[np.ndarray, ...]] = []
         xi = block.view(np.int32)
         while True:
-            kernel(chans, block, xi, q, quality is not None, pos, k0, self._settings,
-                   self._istate, self._fstate, self._hist, seg_b, seg_w, s_lo, s_hi,
-                   evf, evu, counts, arow, aggregates)
+            kernel(
+                chans,
+                block,
+                xi,
+                q,
+                quality is not None,
+                pos,
+                k0,
+                self._settings,
+                self._istate,
+                self._fstate,
+                self._hist,
+                seg_b,
+                seg_w,
+                s_lo,
+                s_hi,
+                evf,
+                evu,
+                counts,
+                arow,
+                aggregates,
+            )
             parts.append(_gather(chans, counts, evf, evu))
             todo = counts[:, 0] < n
             if not todo.any():
@@ -217,7 +232,8 @@ class Detector:
         if len(parts) > 1:  # resumed channels: restore channel order before the idx sort
             first = kern._counting_order(ch, self.n_channels)
             ch, idx, value, limit, kind, active = (
-                a[first] for a in (ch, idx, value, limit, kind, active))
+                a[first] for a in (ch, idx, value, limit, kind, active)
+            )
         order = kern._counting_order(idx, n)
         out = np.empty(order.size, TRANSITION_DTYPE)
         out["channel"] = ch[order]
@@ -229,11 +245,18 @@ class Detector:
         return out
 
 
-def _gather(chans: np.ndarray, counts: np.ndarray, evf: np.ndarray,
-            evu: np.ndarray) -> tuple[np.ndarray, ...]:
+def _gather(
+    chans: np.ndarray, counts: np.ndarray, evf: np.ndarray, evu: np.ndarray
+) -> tuple[np.ndarray, ...]:
     """Flat (channel, idx, value, limit, kind, active) of the events of one kernel run."""
     m = int(counts[:, 1].sum())
-    out = (np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m, np.float32),
-           np.empty(m, np.float64), np.empty(m, np.uint8), np.empty(m, np.bool_))
+    out = (
+        np.empty(m, np.int64),
+        np.empty(m, np.int64),
+        np.empty(m, np.float32),
+        np.empty(m, np.float64),
+        np.empty(m, np.uint8),
+        np.empty(m, np.bool_),
+    )
     kern.gather_events(chans, counts, evf, evu, 0, *out)
     return out

@@ -74,9 +74,23 @@ def test_quiet_streams_match_reference(case) -> None:  # type: ignore[no-untyped
 # ---- deterministic edges of the fast path (sub-blocks, windows, block cuts) ------------------
 DT = 0.01
 QUIET = ChannelConfig(
-    ll=-8.0, l=-6.0, h=6.0, hh=8.0, deadband=0.5, on_delay_s=0.03, off_delay_s=0.05,
-    roc=400.0, roc_window_s=0.05, roc_deadband=50.0, valid_lo=-100.0, valid_hi=100.0,
-    stuck_s=5.0, stuck_epsilon=0.001, window_s=1.0, report_deadband=0.5, heartbeat_s=60.0,
+    ll=-8.0,
+    l=-6.0,
+    h=6.0,
+    hh=8.0,
+    deadband=0.5,
+    on_delay_s=0.03,
+    off_delay_s=0.05,
+    roc=400.0,
+    roc_window_s=0.05,
+    roc_deadband=50.0,
+    valid_lo=-100.0,
+    valid_hi=100.0,
+    stuck_s=5.0,
+    stuck_epsilon=0.001,
+    window_s=1.0,
+    report_deadband=0.5,
+    heartbeat_s=60.0,
 )
 
 
@@ -84,8 +98,9 @@ def _noise(n_ch: int, n: int, seed: int = 7) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal((n_ch, n)).astype(np.float32)
 
 
-def _check(cfgs: list[ChannelConfig], x: np.ndarray, cuts: list[int],
-           q: np.ndarray | None = None) -> None:
+def _check(
+    cfgs: list[ChannelConfig], x: np.ndarray, cuts: list[int], q: np.ndarray | None = None
+) -> None:
     ref = run_split(ReferenceDetector(cfgs), x, q, DT, [])
     assert_same(run_split(Detector(cfgs), x, q, DT, cuts), ref)
     assert_same(run_split(Detector(cfgs, parallel=True), x, q, DT, cuts), ref)
@@ -107,8 +122,12 @@ def test_excursions_and_nan_at_edges(where: int) -> None:
     x[1, where : where + 40] = -7.0  # L for 0.4 s
     x[2, where] = np.nan  # NaN inside a long quiet span
     x[3, where] = np.inf
-    cfgs = [QUIET, replace(QUIET, on_delay_s=0.0, off_delay_s=0.0), QUIET,
-            replace(QUIET, latch=True)]
+    cfgs = [
+        QUIET,
+        replace(QUIET, on_delay_s=0.0, off_delay_s=0.0),
+        QUIET,
+        replace(QUIET, latch=True),
+    ]
     _check(cfgs, x, [where, min(where + 1, 2000)])
     _check(cfgs, x, [])
 
@@ -179,7 +198,7 @@ def test_noise_centred_on_limits(delays: tuple[float, float]) -> None:
     on, off = delays
     rng = np.random.default_rng(11)
     centre = np.array([-8.0, -6.0, 6.0, 8.0, 6.0], np.float32)[:, None]
-    x = (centre + np.float32(0.4) * rng.standard_normal((5, 4000), dtype=np.float32))
+    x = centre + np.float32(0.4) * rng.standard_normal((5, 4000), dtype=np.float32)
     x[4] *= np.float32(1.1)  # a different spread
     cfg = replace(QUIET, on_delay_s=on, off_delay_s=off)
     cfgs = [cfg, cfg, cfg, replace(cfg, latch=True), replace(cfg, deadband=0.1)]

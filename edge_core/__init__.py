@@ -6,7 +6,7 @@ slow pure-Python twin used as the test oracle.  Semantics: `edge_core.detector`.
 """
 
 from edge_core.config import AlarmKind, ChannelConfig, FaultCode
-from edge_core.detector import Detector
+from edge_core.detector import Detector, warm_up
 from edge_core.reference import ReferenceDetector
 from edge_core.result import AGGREGATE_DTYPE, TRANSITION_DTYPE, BlockResult
 
@@ -19,4 +19,5 @@ __all__ = [
     "Detector",
     "FaultCode",
     "ReferenceDetector",
+    "warm_up",
 ]

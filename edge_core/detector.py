@@ -46,6 +46,7 @@ Results never depend on how a stream is cut into blocks.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -55,7 +56,7 @@ from edge_core._clock import SampleClock
 from edge_core.config import S_ROC_W, S_WINDOW_S, AlarmKind, ChannelConfig, pack_settings
 from edge_core.result import AGGREGATE_DTYPE, TRANSITION_DTYPE, BlockResult
 
-__all__ = ["Detector", "check_block"]
+__all__ = ["Detector", "check_block", "warm_up"]
 
 _PROCESS = (AlarmKind.LL, AlarmKind.L, AlarmKind.H, AlarmKind.HH, AlarmKind.ROC)
 
@@ -260,3 +261,15 @@ def _gather(
     )
     kern.gather_events(chans, counts, evf, evu, 0, *out)
     return out
+
+
+def warm_up(parallel: bool = False) -> float:
+    """Compile the kernels now (or load them from numba's cache); return the seconds spent.
+
+    A service calls this before it starts polling: a cold compile takes several seconds,
+    which must not stall the first poll's event loop.
+    """
+    started = time.perf_counter()
+    detector = Detector([ChannelConfig(h=1.0, roc=1.0, stuck_s=1.0)], parallel=parallel)
+    detector.process(np.zeros((1, 16), dtype=np.float32), 0.0, 1.0)
+    return time.perf_counter() - started

@@ -99,7 +99,17 @@ class AlarmJournal:
         return int(row[0]) + 1
 
     def record(self, event: AlarmEvent, alarm: StoredAlarm | None) -> None:
-        """Journal an event and the alarm's new state in one transaction."""
+        """Journal an event and the alarm's new state in one transaction.
+
+        Raises JournalError when SQLite cannot write (disk full, I/O error).
+        """
+        try:
+            self._record(event, alarm)
+        except sqlite3.Error as exc:
+            msg = f"cannot journal event {event.event_id} in {self.path}: {exc}"
+            raise JournalError(msg) from exc
+
+    def _record(self, event: AlarmEvent, alarm: StoredAlarm | None) -> None:
         payload = json.dumps(event.to_dict())
         with self._transaction():
             self._db.execute(

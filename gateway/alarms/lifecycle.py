@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from gateway.alarms.events import AlarmEvent, AlarmKind, AlarmState, level_of, rfc3339
-from gateway.alarms.journal import AlarmJournal, StoredAlarm
+from gateway.alarms.journal import AlarmJournal, JournalError, StoredAlarm
 from gateway.config import Site
 from gateway.edge.detection import DEVICE_POINT, Transition
 from gateway.errors import GatewayError
@@ -119,6 +119,7 @@ class AlarmManager:
         self._points = {(d.name, p.key): p for d in site.devices for p in d.points}
         self._devices = {d.name for d in site.devices}
         self.alarms: dict[AlarmKey, Alarm] = {}
+        self.journal_failures = 0
         self._restore(journal.alarms())
 
     # -- detector side -------------------------------------------------------------
@@ -333,9 +334,16 @@ class AlarmManager:
         if new_activation:
             alarm = replace(alarm, activation_id=event.event_id)
         self._seq += 1
-        self.journal.record(event, self._stored(alarm) if save else None)
         if save:
             self.alarms[alarm.key] = alarm
+        try:
+            self.journal.record(event, self._stored(alarm) if save else None)
+        except JournalError:
+            # The record is incomplete, but the alarm must still reach the operators.
+            log.critical(
+                "Alarm journal write failed; publishing %s anyway", event.event_id, exc_info=True
+            )
+            self.journal_failures += 1
         self._publish(event)
         return event
 

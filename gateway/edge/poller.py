@@ -244,5 +244,8 @@ class DevicePoller:
         if isinstance(quality, Quality):
             quality = np.full(self._n, int(quality), dtype=np.uint8)
         sample = PollSample(self.device.name, ts, values, quality)
-        self.sink(sample)
+        try:
+            self.sink(sample)
+        except Exception:  # whatever breaks downstream, this device keeps being polled
+            log.exception("Handling a poll of device %s failed", self.device.name)
         return sample

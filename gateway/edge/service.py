@@ -17,6 +17,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import sqlite3
+from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,7 @@ from typing import Any
 from edge_core import warm_up
 from gateway.alarms.commands import CommandProcessor
 from gateway.alarms.events import AlarmEvent
-from gateway.alarms.journal import AlarmJournal
+from gateway.alarms.journal import AlarmJournal, JournalError
 from gateway.alarms.lifecycle import AlarmKey, AlarmManager
 from gateway.config import Device, Site
 from gateway.edge.agent import EdgeAgent, Sink
@@ -33,7 +35,7 @@ from gateway.edge.samples import PollSample
 from gateway.mqtt.payloads import telemetry_payload
 from gateway.mqtt.publisher import MqttPublisher, MqttSettings
 from gateway.mqtt.topics import alarm_topic, telemetry_topic
-from gateway.outbox import Lane, Outbox, default_quota
+from gateway.outbox import Lane, Outbox, OutboxError, default_quota
 
 __all__ = ["EdgeService"]
 
@@ -60,6 +62,7 @@ class EdgeService(Sink):
         self.outbox = Outbox(
             state_dir / "outbox.sqlite", quota_bytes=outbox_quota_bytes or _quota(site)
         )
+        self._unqueued: deque[AlarmEvent] = deque()
         self.manager = AlarmManager(
             site, self.journal, self._on_event, on_acknowledge=self._release_latch
         )
@@ -114,13 +117,30 @@ class EdgeService(Sink):
     # -- alarm events -------------------------------------------------------------------
 
     def _on_event(self, event: AlarmEvent) -> None:
-        if self.publisher is not None:
-            topic = alarm_topic(event.enterprise, event.site, event.device, event.point)
-            self.outbox.put(Lane.ALARM, topic, json.dumps(event.to_dict()).encode(), 1)
-            self.publisher.notify()
-        self.journal.mark_outboxed(event.event_id)
-        for sink in self.sinks:
+        for sink in self.sinks:  # operators see it first, whatever happens to the disk
             sink.on_alarm(event)
+        self._unqueued.append(event)
+        self._queue_alarms()
+
+    def _queue_alarms(self) -> None:
+        """Move events into the outbox, oldest first; keep them in memory while it fails."""
+        while self._unqueued:
+            event = self._unqueued[0]
+            try:
+                if self.publisher is not None:
+                    topic = alarm_topic(event.enterprise, event.site, event.device, event.point)
+                    self.outbox.put(Lane.ALARM, topic, json.dumps(event.to_dict()).encode(), 1)
+                    self.publisher.notify()
+                self.journal.mark_outboxed(event.event_id)
+            except (OutboxError, JournalError, sqlite3.Error):
+                log.critical(
+                    "Cannot queue alarm %s (%d waiting in memory); retrying every second",
+                    event.event_id,
+                    len(self._unqueued),
+                    exc_info=True,
+                )
+                return
+            self._unqueued.popleft()
 
     def _requeue_journaled(self) -> None:
         pending = self.journal.pending_outbox()
@@ -140,6 +160,7 @@ class EdgeService(Sink):
     async def _housekeeping(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             self.manager.expire_shelves()
+            self._queue_alarms()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=1.0)
 

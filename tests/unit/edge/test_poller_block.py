@@ -133,3 +133,17 @@ async def test_lost_link_makes_every_point_comm_bad() -> None:
     assert sample.quality.tolist() == [Quality.COMM] * 4
     assert np.isnan(sample.values).all()
     assert link.closed == 1 and poller.stats.consecutive_failures == 1
+
+
+async def test_a_failing_sink_never_stops_polling(caplog: pytest.LogCaptureFixture) -> None:
+    calls: list[PollSample] = []
+
+    def broken_sink(sample: PollSample) -> None:
+        calls.append(sample)
+        raise RuntimeError("downstream bug")
+
+    poller = DevicePoller(_device(), ScriptedLink(WORDS), broken_sink)  # type: ignore[arg-type]
+    first = await poller.poll_once()
+    second = await poller.poll_once()
+    assert len(calls) == 2 and first.good and second.good
+    assert "Handling a poll of device dev failed" in caplog.text

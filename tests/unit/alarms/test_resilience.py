@@ -1,0 +1,71 @@
+"""A failing disk never swallows an alarm: it is still shown, published and retried."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.alarms.events import AlarmEvent, AlarmKind
+from gateway.alarms.journal import JournalError
+from gateway.commands.common import load_site_arg
+from gateway.edge.agent import Sink
+from gateway.edge.detection import Transition
+from gateway.edge.service import EdgeService
+from gateway.mqtt.publisher import MqttSettings
+from gateway.outbox import Lane, OutboxError
+
+NOW = 1_800_000_000.0
+
+
+class Shown(Sink):
+    def __init__(self) -> None:
+        self.events: list[AlarmEvent] = []
+
+    def on_alarm(self, event: AlarmEvent) -> None:
+        self.events.append(event)
+
+
+def _raise(*_: object, **__: object) -> None:
+    raise OutboxError("disk full")
+
+
+def _service(tmp_path: Path, shown: Shown) -> EdgeService:
+    return EdgeService(load_site_arg(None), tmp_path / "state", MqttSettings(), sinks=[shown])
+
+
+async def test_outbox_failure_keeps_the_alarm_in_memory_and_retries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shown = Shown()
+    service = _service(tmp_path, shown)
+    real_put = service.outbox.put
+    monkeypatch.setattr(service.outbox, "put", _raise)
+    service.manager.on_transitions(
+        [Transition("gas-01", "gas", AlarmKind.HH, True, 45.0, 40.0, NOW)]
+    )
+    assert [e.kind for e in shown.events] == [AlarmKind.HH]  # the operator saw it at once
+    assert service.outbox.peek(10) == [] and len(service._unqueued) == 1
+    assert service.journal.pending_outbox()  # journaled, not yet queued
+    monkeypatch.setattr(service.outbox, "put", real_put)
+    service._queue_alarms()  # what housekeeping does every second
+    queued = service.outbox.peek(10)
+    assert [m.lane for m in queued] == [Lane.ALARM] and not service._unqueued
+    assert not service.journal.pending_outbox()
+    service.close()
+
+
+async def test_journal_failure_still_publishes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shown = Shown()
+    service = _service(tmp_path, shown)
+
+    def broken(*_: object) -> None:
+        raise JournalError("disk I/O error")
+
+    monkeypatch.setattr(service.journal, "record", broken)
+    service.manager.on_transitions(
+        [Transition("gas-01", "gas", AlarmKind.H, True, 25.0, 20.0, NOW)]
+    )
+    assert len(shown.events) == 1 and len(service.outbox.peek(10)) == 1
+    assert service.manager.journal_failures == 1
+    service.close()

@@ -104,3 +104,27 @@ async def test_every_type_over_rtu_with_two_units_on_one_bus(
                 _assert_all_values(device, sample.values, sample.quality)
         link.close()
     assert all(p.stats.failures == 0 for p in pollers)
+
+
+async def test_shared_bus_runs_one_transaction_at_a_time_with_a_pause(
+    profile: DeviceProfile, pty_pair: SocatPtyPair
+) -> None:
+    pause = 0.03
+    server_side = [_device(profile, unit, serial=_line(pty_pair.a)) for unit in (1, 2)]
+    client_side = [
+        Device(d.config.model_copy(update={"request_pause_s": pause}), d.profile, d.points)
+        for d in (_device(profile, unit, serial=_line(pty_pair.b)) for unit in (1, 2))
+    ]
+    async with Simulator(make_site(server_side), source=FixedValues()):
+        link = open_link(client_side[0])
+        pollers = [DevicePoller(d, link, lambda _s: None) for d in client_side]
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        for _ in range(2):
+            samples = await asyncio.gather(*(p.poll_once() for p in pollers))
+            assert all(s.good for s in samples)
+        elapsed = loop.time() - started
+        link.close()
+    reads = sum(p.stats.reads for p in pollers)
+    assert reads >= 8
+    assert elapsed >= reads * pause  # every transaction, of either device, waited its pause

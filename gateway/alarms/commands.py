@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import os
 import time
 from collections import OrderedDict
@@ -43,7 +44,8 @@ SEEN_REQUESTS = 10_000
 class CommandRequest(FrozenModel):
     """The JSON body of a command (docs/mqtt.md)."""
 
-    request_id: str = Field(min_length=8, max_length=64)
+    # one topic level: the reply goes to .../reply/{request_id}
+    request_id: str = Field(min_length=8, max_length=64, pattern=r"^[^/+#\x00]+$")
     by: str = Field(min_length=1, max_length=64)
     ts: str
     sig: str = Field(min_length=64, max_length=64)
@@ -128,7 +130,7 @@ class CommandProcessor:
         try:
             body = json.loads(payload)
             request = CommandRequest.model_validate(body)
-        except (ValueError, ValidationError) as exc:
+        except (ValueError, ValidationError, RecursionError) as exc:  # deep nesting recurses
             raise CommandError("malformed", f"malformed command: {_first_line(exc)}") from None
         if not self.keys:
             raise CommandError(
@@ -143,8 +145,10 @@ class CommandProcessor:
     def _check_fresh(self, request: CommandRequest) -> None:
         try:
             skew = abs(self._clock() - parse_ts(request.ts))
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:
             raise CommandError("malformed", f"bad ts: {exc}") from None
+        if not math.isfinite(skew):  # "NaN" parses, and NaN > limit is False: never expires
+            raise CommandError("malformed", f"bad ts: {request.ts!r} is not a time")
         if skew > MAX_CLOCK_SKEW_S:
             raise CommandError(
                 "expired",
@@ -192,7 +196,7 @@ def _duration(request: CommandRequest) -> float:
 def _request_id_of(payload: bytes) -> str | None:
     try:
         value = json.loads(payload).get("request_id")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return None
     return value if isinstance(value, str) else None
 

@@ -1,9 +1,10 @@
 """The alarm event: one JSON shape for the MQTT payload, the journal row and the push body.
 
 Fields follow DESIGN.md's contract. ``event_id`` is derived from what identifies
-the transition (site, device, point, kind, state and the detection time), so a
-retry or a replay of the same transition carries the same id and subscribers can
-de-duplicate; ``seq`` is the site's monotonic counter.
+the transition (site, device, point, kind, state, the detection time and ``seq``, the
+site's monotonic counter): the event is created once and its stored payload is what a
+retry or a replay sends again, so it carries the same id and subscribers can
+de-duplicate, while two events of one alarm in one millisecond never collide.
 """
 
 from __future__ import annotations
@@ -96,7 +97,11 @@ class AlarmEvent:
     ) -> AlarmEvent:
         """A new event with its stable id and level filled in (``extra``: optional fields)."""
         stamp = rfc3339(ts)
-        name = "/".join([enterprise, site, device, point, kind.value, state.value, stamp])
+        # seq is part of the name: two events of one alarm in one millisecond (a shelve
+        # sent twice, unshelve and shelve again) must not share an id, or the journal
+        # ignores the second and subscribers de-duplicate it away. Retries and replays
+        # resend the stored payload, so the id stays stable across them.
+        name = "/".join([enterprise, site, device, point, kind.value, state.value, stamp, str(seq)])
         if extra.get("by"):
             name += "/" + str(extra["by"])
         return cls(

@@ -133,8 +133,12 @@ class AlarmJournal:
                 self._save_alarm(alarm)
 
     def mark_outboxed(self, event_id: str) -> None:
-        """The event is safely in the outbox."""
-        self._db.execute("UPDATE events SET outboxed = 1 WHERE event_id = ?", (event_id,))
+        """The event is safely in the outbox (JournalError when SQLite cannot write)."""
+        try:
+            self._db.execute("UPDATE events SET outboxed = 1 WHERE event_id = ?", (event_id,))
+        except sqlite3.Error as exc:
+            msg = f"cannot mark event {event_id} as queued in {self.path}: {exc}"
+            raise JournalError(msg) from exc
 
     def pending_outbox(self) -> list[tuple[str, str, str]]:
         """(event_id, device/point topic parts, payload) of events not yet in the outbox."""
@@ -195,8 +199,16 @@ class AlarmJournal:
         return None if row is None else dict(json.loads(row[0]))
 
     def save_alarm(self, alarm: StoredAlarm) -> None:
-        """Store an alarm's state without an event (e.g. condition while shelved)."""
-        self._save_alarm(alarm)
+        """Store an alarm's state without an event (e.g. condition while shelved).
+
+        Raises JournalError when SQLite cannot write (disk full, I/O error).
+        """
+        try:
+            self._save_alarm(alarm)
+        except sqlite3.Error as exc:
+            where = f"{alarm.device}/{alarm.point}/{alarm.kind}"
+            msg = f"cannot save alarm {where} in {self.path}: {exc}"
+            raise JournalError(msg) from exc
 
     def _save_alarm(self, alarm: StoredAlarm) -> None:
         self._db.execute(

@@ -23,6 +23,7 @@ Rules from GB/T 50493 and safety practice:
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -118,6 +119,7 @@ class AlarmManager:
         self._seq = journal.next_seq()
         self._points = {(d.name, p.key): p for d in site.devices for p in d.points}
         self._devices = {d.name for d in site.devices}
+        self._poll_s = {d.name: d.config.poll_interval_s for d in site.devices}
         self.alarms: dict[AlarmKey, Alarm] = {}
         self.journal_failures = 0
         self._restore(journal.alarms())
@@ -139,10 +141,12 @@ class AlarmManager:
     def observe(self, device: str, good_points: Iterable[str], ts: float) -> None:
         """A good sample of ``good_points``: confirm or clear alarms restored after restart."""
         good = set(good_points)
+        if good:
+            good.add(DEVICE_POINT)  # the device answered: its comm alarm can settle too
         for key, alarm in list(self.alarms.items()):
             if alarm.unconfirmed < 0 or key.device != device or key.point not in good:
                 continue
-            if alarm.unconfirmed + 1 < RESTORE_SETTLE_SAMPLES:
+            if alarm.unconfirmed + 1 < self._settle_samples(key):
                 self.alarms[key] = replace(alarm, unconfirmed=alarm.unconfirmed + 1)
                 continue
             self.alarms[key] = replace(alarm, unconfirmed=-1)
@@ -150,6 +154,17 @@ class AlarmManager:
                 device, key.point, key.kind, False, float("nan"), float("nan"), ts
             )
             self._condition_off(key, transition, note="condition not present after restart")
+
+    def _settle_samples(self, key: AlarmKey) -> int:
+        """Good samples without the condition before a restored alarm is cleared.
+
+        The detector needs ``on_delay_s`` to raise a standing condition again; clearing
+        sooner would clear and re-raise an alarm that never went away.
+        """
+        point = self._points.get((key.device, key.point))
+        poll_s = self._poll_s.get(key.device, 1.0)
+        on_delay = point.alarms.on_delay_s if point is not None and point.alarms else 0.0
+        return RESTORE_SETTLE_SAMPLES + math.ceil(on_delay / poll_s)
 
     def expire_shelves(self) -> None:
         """Return shelved alarms whose time is up (ISA-18.2 MaxTimeShelved)."""
@@ -258,7 +273,9 @@ class AlarmManager:
             self.alarms[key] = replace(alarm, unconfirmed=-1)  # restored and seen again
             return False
         if alarm.state in (IsaState.SHELVED, IsaState.OUT_OF_SERVICE):
-            self._save(replace(alarm, condition=True))  # recorded, not annunciated
+            # recorded, not annunciated; seen again, so a condition restored after a
+            # restart is confirmed (else observe() would clear it under the shelve)
+            self._save(replace(alarm, condition=True, unconfirmed=-1))
             return False
         updated = replace(alarm, state=IsaState.UNACK, condition=True, unconfirmed=-1)
         self._emit(
@@ -349,7 +366,13 @@ class AlarmManager:
 
     def _save(self, alarm: Alarm) -> None:
         self.alarms[alarm.key] = alarm
-        self.journal.save_alarm(self._stored(alarm))
+        try:
+            self.journal.save_alarm(self._stored(alarm))
+        except JournalError:
+            # Raising here would drop the rest of the poll's transitions, which the
+            # detector never reports again; the state is kept in memory meanwhile.
+            log.critical("Alarm journal write failed; %s kept in memory", alarm.key, exc_info=True)
+            self.journal_failures += 1
 
     @staticmethod
     def _stored(alarm: Alarm) -> StoredAlarm:

@@ -27,7 +27,7 @@ from gateway.edge.service import EdgeService
 from gateway.mqtt.embedded import EmbeddedBroker
 from gateway.mqtt.publisher import MqttSettings
 from gateway.mqtt.topics import ROOT
-from gateway.netutil import free_port
+from gateway.netutil import free_port, redact_url
 from gateway.simulator.scenarios import SCENARIOS
 from gateway.simulator.server import Simulator
 
@@ -116,7 +116,7 @@ def _banner(site: Site, args: argparse.Namespace, url: str) -> None:
     print(
         f"hazard-gateway demo: site {site.enterprise}/{site.site}, scenario {args.scenario} "
         f"(seed {args.seed}), {len(site.devices)} simulated devices on ports {ports}\n"
-        f"MQTT broker {url}; alarms on {ROOT}/{site.enterprise}/{site.site}/alarm/#\n"
+        f"MQTT broker {redact_url(url)}; alarms on {ROOT}/{site.enterprise}/{site.site}/alarm/#\n"
         "Ctrl-C to stop.",
         flush=True,
     )

@@ -21,6 +21,7 @@ from gateway.config import Site
 from gateway.console import ConsoleSink
 from gateway.edge.service import EdgeService
 from gateway.mqtt.publisher import MqttSettings
+from gateway.netutil import redact_url
 
 __all__ = ["mqtt_settings", "register"]
 
@@ -89,7 +90,7 @@ async def _edge(args: argparse.Namespace, site: Site, stop: asyncio.Event) -> No
     )
     print(
         f"edge agent: {site.enterprise}/{site.site}, {len(service.agent.pollers)} devices, "
-        f"state in {args.state_dir}, mqtt {args.mqtt or 'off'}",
+        f"state in {args.state_dir}, mqtt {redact_url(args.mqtt) if args.mqtt else 'off'}",
         flush=True,
     )
 

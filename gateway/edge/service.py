@@ -118,7 +118,10 @@ class EdgeService(Sink):
 
     def _on_event(self, event: AlarmEvent) -> None:
         for sink in self.sinks:  # operators see it first, whatever happens to the disk
-            sink.on_alarm(event)
+            try:
+                sink.on_alarm(event)
+            except Exception:  # a broken sink (a closed stdout) must not hold the alarm back
+                log.exception("Sink %s failed on alarm %s", type(sink).__name__, event.event_id)
         self._unqueued.append(event)
         self._queue_alarms()
 
@@ -131,8 +134,7 @@ class EdgeService(Sink):
                     topic = alarm_topic(event.enterprise, event.site, event.device, event.point)
                     self.outbox.put(Lane.ALARM, topic, json.dumps(event.to_dict()).encode(), 1)
                     self.publisher.notify()
-                self.journal.mark_outboxed(event.event_id)
-            except (OutboxError, JournalError, sqlite3.Error):
+            except (OutboxError, sqlite3.Error):
                 log.critical(
                     "Cannot queue alarm %s (%d waiting in memory); retrying every second",
                     event.event_id,
@@ -140,7 +142,13 @@ class EdgeService(Sink):
                     exc_info=True,
                 )
                 return
+            # Queued: never put it again. If the journal cannot note that, the event is
+            # re-queued once at the next start (same event_id), not once per retry.
             self._unqueued.popleft()
+            try:
+                self.journal.mark_outboxed(event.event_id)
+            except JournalError:
+                log.critical("Cannot mark alarm %s as queued", event.event_id, exc_info=True)
 
     def _requeue_journaled(self) -> None:
         pending = self.journal.pending_outbox()

@@ -26,7 +26,7 @@ from urllib.parse import urlparse
 import aiomqtt
 
 from gateway.mqtt.topics import command_filter, reply_topic, status_topic
-from gateway.outbox import Lane, Outbox, OutboxMessage, mark_replayed
+from gateway.outbox import Lane, Outbox, OutboxError, OutboxMessage, mark_replayed
 from gateway.timeutil import rfc3339
 
 __all__ = ["CommandHandler", "MqttPublisher", "MqttSettings", "PublisherStats"]
@@ -34,7 +34,8 @@ __all__ = ["CommandHandler", "MqttPublisher", "MqttSettings", "PublisherStats"]
 log = logging.getLogger(__name__)
 
 CommandHandler = Callable[[str, bytes], dict[str, Any]]
-BATCH = 64
+BATCH = 64  # alarms per round
+TELEMETRY_BATCH = 16  # small, so a new alarm waits at most a short round of telemetry
 STATUS_EVERY_S = 10.0
 
 
@@ -45,7 +46,7 @@ class MqttSettings:
     host: str = "127.0.0.1"
     port: int = 1883
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)  # never in a logged repr
     client_id: str = ""
     telemetry_qos: int = 0
     keepalive: int = 30
@@ -132,9 +133,11 @@ class MqttPublisher:
             try:
                 await self._session(stop)
                 delay = 0.5
-            except aiomqtt.MqttError as exc:
+            except (aiomqtt.MqttError, OutboxError) as exc:
+                # An outbox that fails (disk error, locked file) is retried like a lost
+                # broker: the publisher must outlive both, or nothing is ever sent again.
                 self._lost(exc)
-                if self._try_other_protocol():
+                if isinstance(exc, aiomqtt.MqttError) and self._try_other_protocol():
                     continue
                 log.warning(
                     "MQTT %s:%s: %s; retrying in %.1f s",
@@ -209,6 +212,8 @@ class MqttPublisher:
 
     async def _send_batch(self, client: aiomqtt.Client) -> int:
         batch = self.outbox.peek(BATCH)
+        if batch and batch[0].lane is not Lane.ALARM:
+            batch = batch[:TELEMETRY_BATCH]
         if not batch:
             return 0
         self.outbox.mark_attempt([m.id for m in batch])
@@ -236,11 +241,21 @@ class MqttPublisher:
         await client.subscribe(command_filter(self.enterprise, self.site), qos=1)
         async for message in client.messages:
             action = message.topic.value.rsplit("/", 1)[-1]
-            reply = self._commands(action, bytes(message.payload))  # type: ignore[arg-type,unused-ignore]
+            reply = self._reply(action, bytes(message.payload))  # type: ignore[arg-type,unused-ignore]
             self.stats.commands += 1
-            request_id = reply.get("request_id") or "unknown"
-            topic = reply_topic(self.enterprise, self.site, str(request_id))
+            topic = reply_topic(self.enterprise, self.site, _topic_level(reply.get("request_id")))
             await client.publish(topic, json.dumps(reply).encode(), qos=1)
+
+    def _reply(self, action: str, payload: bytes) -> dict[str, Any]:
+        # A handler that raises would end this reader: commands would go unanswered, and
+        # the error would surface when the session closes and stop the publisher for good.
+        assert self._commands is not None
+        try:
+            return self._commands(action, payload)
+        except Exception as exc:
+            log.exception("Command %r failed in its handler", action)
+            error = {"code": "internal_error", "message": f"{type(exc).__name__}: {exc}"}
+            return {"request_id": None, "ok": False, "error": error}
 
     async def _publish_status(self, client: aiomqtt.Client, state: str) -> None:
         await client.publish(self._status_topic, self._status_payload(state), qos=1, retain=True)
@@ -257,6 +272,19 @@ class MqttPublisher:
         if self._status_extra is not None:
             body.update(self._status_extra())
         return json.dumps(body).encode()
+
+
+def _topic_level(request_id: object) -> str:
+    """``request_id`` if it is one valid topic level, else ``unknown``.
+
+    A publish to a topic with ``+`` or ``#`` raises in paho, and ``/`` would reply on
+    another topic: the id comes from an untrusted payload, even in a refused command.
+    """
+    if not isinstance(request_id, str) or not request_id:
+        return "unknown"
+    if any(c in request_id for c in "/+#\x00"):
+        return "unknown"
+    return request_id
 
 
 async def _either(first: asyncio.Event, second: asyncio.Event) -> None:

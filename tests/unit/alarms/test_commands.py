@@ -71,6 +71,12 @@ def test_signed_ack_is_applied(processor: CommandProcessor) -> None:
         ("shelve", _body(), "malformed"),
         ("shelve", _body(duration_s=99999), "invalid_argument"),
         ("unshelve", _body(), "invalid_state"),
+        # nested past the parser's recursion limit: RecursionError is not a ValueError
+        pytest.param("ack", b"[" * 100_000, "malformed", id="deeply-nested"),
+        # a NaN clock skew compares False with the limit: it would never expire
+        pytest.param("ack", _body(ts="NaN"), "malformed", id="nan-ts"),
+        # the reply topic is .../reply/{request_id}: wildcards make that publish raise
+        pytest.param("ack", _body(request_id="abcdefgh/#"), "malformed", id="wildcard-id"),
     ],
 )
 def test_refused_commands_change_nothing(

@@ -191,3 +191,80 @@ def test_restart_restores_state_and_does_not_raise_twice(site: Site, tmp_path: P
     assert again.events[0].seq == 3  # seq continues across restarts
     assert again.events[0].note == "condition not present after restart"
     journal.close()
+
+
+def test_restart_keeps_the_standing_condition_of_a_shelved_alarm(
+    site: Site, tmp_path: Path
+) -> None:
+    # Shelved with the gas still high, restarted: the detector sees the condition again.
+    # After a few good samples the restored condition must not be "not present after
+    # restart", or unshelving would leave the standing alarm silent for good.
+    journal = AlarmJournal(tmp_path / "j.sqlite")
+    h = Harness(site, journal)
+    key = AlarmKey("gas-01", "gas", AlarmKind.H)
+    h.raise_("gas-01", "gas", AlarmKind.H)
+    h.manager.shelve(key, "op", "detector being recalibrated", 600)
+    journal.close()
+
+    journal = AlarmJournal(tmp_path / "j.sqlite")
+    again = Harness(site, journal)
+    again.raise_("gas-01", "gas", AlarmKind.H)  # still beyond its limit
+    for _ in range(5):
+        again.manager.observe("gas-01", ["gas"], again.clock.now)
+    assert again.manager.alarms[key].condition
+    again.manager.unshelve(key, "op")
+    assert again.states() == ["unshelved", "active"]
+    assert again.manager.alarms[key].state is IsaState.UNACK
+    journal.close()
+
+
+def test_two_shelves_by_one_operator_in_one_millisecond_get_distinct_event_ids(
+    h: Harness, journal: AlarmJournal
+) -> None:
+    # A panel that re-sends a shelve (new request id) lands in the same millisecond: the
+    # second event must not share the first one's id, or the journal ignores it and
+    # subscribers de-duplicate it away.
+    key = AlarmKey("gas-01", "gas", AlarmKind.H)
+    h.manager.shelve(key, "op", "recalibration", 600)
+    h.manager.shelve(key, "op", "recalibration, longer", 1200)
+    assert len({e.event_id for e in h.events}) == 2
+    assert [e["note"] for e in journal.events()] == [e.note for e in h.events]
+
+
+def test_restored_device_comm_alarm_clears_when_the_device_answers(
+    site: Site, tmp_path: Path
+) -> None:
+    journal = AlarmJournal(tmp_path / "j.sqlite")
+    h = Harness(site, journal)
+    h.raise_("gas-01", "_device", AlarmKind.COMM, value=float("nan"))
+    journal.close()
+    journal = AlarmJournal(tmp_path / "j.sqlite")
+    again = Harness(site, journal)
+    for _ in range(3):
+        again.manager.observe("gas-01", ["gas", "status", "fault"], again.clock.now)
+    assert [(e.point, e.state.value) for e in again.events] == [("_device", "cleared")]
+    journal.close()
+
+
+def test_restored_alarm_waits_for_the_on_delay_before_clearing(tmp_path: Path) -> None:
+    base = load_site_arg(None)
+    device = base.device("gas-01")
+    point = device.points[0]
+    assert point.alarms is not None
+    slow = point.model_copy(update={"alarms": point.alarms.model_copy(update={"on_delay_s": 5.0})})
+    patched = [
+        type(d)(d.config, d.profile, (slow, *d.points[1:])) if d.name == "gas-01" else d
+        for d in base.devices
+    ]
+    site = Site(base.config, tuple(patched))  # gas-01 polls every 0.5 s: 10 samples of delay
+    journal = AlarmJournal(tmp_path / "j.sqlite")
+    Harness(site, journal).raise_("gas-01", "gas", AlarmKind.H)
+    journal.close()
+    journal = AlarmJournal(tmp_path / "j.sqlite")
+    again = Harness(site, journal)
+    for _ in range(12):
+        again.manager.observe("gas-01", ["gas"], again.clock.now)
+    assert again.events == []  # still inside on-delay + settle: the detector may raise it
+    again.manager.observe("gas-01", ["gas"], again.clock.now)
+    assert [e.state.value for e in again.events] == ["cleared"]
+    journal.close()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from gateway.alarms.events import AlarmEvent, AlarmKind
 from gateway.alarms.journal import JournalError
+from gateway.alarms.lifecycle import AlarmKey
 from gateway.commands.common import load_site_arg
 from gateway.edge.agent import Sink
 from gateway.edge.detection import Transition
@@ -55,7 +57,9 @@ async def test_outbox_failure_keeps_the_alarm_in_memory_and_retries(
     service.close()
 
 
-async def test_journal_failure_still_publishes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_journal_failure_still_publishes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     shown = Shown()
     service = _service(tmp_path, shown)
 
@@ -69,3 +73,59 @@ async def test_journal_failure_still_publishes(tmp_path: Path, monkeypatch: pyte
     assert len(shown.events) == 1 and len(service.outbox.peek(10)) == 1
     assert service.manager.journal_failures == 1
     service.close()
+
+
+class Broken(Sink):
+    def on_alarm(self, event: AlarmEvent) -> None:
+        raise BrokenPipeError("stdout is gone")  # e.g. the console piped into a dead `head`
+
+
+async def test_a_failing_sink_never_keeps_an_alarm_from_the_outbox(tmp_path: Path) -> None:
+    shown = Shown()
+    service = EdgeService(
+        load_site_arg(None), tmp_path / "state", MqttSettings(), sinks=[Broken(), shown]
+    )
+    service.manager.on_transitions(
+        [
+            Transition("gas-01", "gas", AlarmKind.HH, True, 45.0, 40.0, NOW),
+            Transition("gas-02", "gas", AlarmKind.HH, True, 45.0, 40.0, NOW),
+        ]
+    )
+    assert len(shown.events) == 2  # the other sinks still see both
+    assert [m.lane for m in service.outbox.peek(10)] == [Lane.ALARM, Lane.ALARM]
+    assert not service.journal.pending_outbox()
+    service.close()
+
+
+async def test_a_failing_state_save_never_drops_the_rest_of_the_poll(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A condition on a shelved alarm is only saved, not published; when that save fails,
+    # the other transitions of the same poll must still be raised (the detector will not
+    # report them again).
+    shown = Shown()
+    service = _service(tmp_path, shown)
+    shelved = AlarmKey("gas-01", "gas", AlarmKind.HH)
+    service.manager.shelve(shelved, "op", "recalibration", 600)
+
+    real_db = service.journal._db
+    monkeypatch.setattr(service.journal, "_db", BrokenDb())
+    service.manager.on_transitions(
+        [
+            Transition("gas-01", "gas", AlarmKind.HH, True, 55.0, 50.0, NOW),
+            Transition("gas-02", "gas", AlarmKind.H, True, 25.0, 20.0, NOW),
+        ]
+    )
+    assert [(e.device, e.state.value) for e in shown.events][1:] == [("gas-02", "active")]
+    assert service.manager.alarms[shelved].condition  # kept in memory at least
+    assert service.manager.journal_failures == 2  # the save and the event's record
+    service._queue_alarms()  # housekeeping, a second later: the journal is still broken
+    queued = [m for m in service.outbox.peek(10) if m.topic.endswith("/gas-02/gas")]
+    assert len(queued) == 1  # queued once, not once per retry
+    monkeypatch.setattr(service.journal, "_db", real_db)
+    service.close()
+
+
+class BrokenDb:
+    def execute(self, *_: object) -> None:
+        raise sqlite3.OperationalError("disk I/O error")

@@ -1,0 +1,113 @@
+"""The publisher outlives bad commands and a failing outbox (in-process fakes, no broker)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import aiomqtt
+import pytest
+
+from gateway.mqtt.publisher import MqttPublisher, MqttSettings
+from gateway.outbox import Outbox, OutboxError
+
+A = "hazard/v1/ent/site-a"
+
+
+class FakeClient:
+    """Hands out the given commands, then stays quiet; checks topics like paho does."""
+
+    def __init__(self, commands: list[tuple[str, bytes]]) -> None:
+        self._commands = commands
+        self.published: list[tuple[str, dict[str, Any]]] = []
+
+    async def subscribe(self, *_: object, **__: object) -> None:
+        return None
+
+    @property
+    def messages(self) -> AsyncIterator[Any]:
+        return self._messages()
+
+    async def _messages(self) -> AsyncIterator[Any]:
+        for topic, payload in self._commands:
+            yield SimpleNamespace(topic=aiomqtt.Topic(topic), payload=payload)
+        await asyncio.Event().wait()
+
+    async def publish(self, topic: str, payload: bytes, qos: int = 0, **_: object) -> None:
+        if "+" in topic or "#" in topic:  # paho-mqtt's own check
+            raise ValueError("Publish topic cannot contain wildcards.")
+        self.published.append((topic, json.loads(payload)))
+
+
+def _publisher(tmp_path: Path, handler: Any) -> MqttPublisher:
+    outbox = Outbox(tmp_path / "outbox.sqlite", quota_bytes=1 << 20)
+    return MqttPublisher("ent", "site-a", MqttSettings(), outbox, commands=handler)
+
+
+async def _serve(publisher: MqttPublisher, client: FakeClient, replies: int) -> None:
+    reader = asyncio.create_task(publisher._serve_commands(client))  # type: ignore[arg-type]
+    for _ in range(100):
+        await asyncio.sleep(0.01)
+        if len(client.published) >= replies or reader.done():
+            break
+    reader.cancel()
+    if not reader.cancelled():
+        with pytest.raises(asyncio.CancelledError):
+            await reader
+
+
+async def test_a_request_id_with_wildcards_is_answered_and_the_reader_lives_on(
+    tmp_path: Path,
+) -> None:
+    def handler(action: str, payload: bytes) -> dict[str, Any]:
+        request_id = json.loads(payload)["request_id"]
+        return {"request_id": request_id, "ok": False, "error": {"code": "malformed"}}
+
+    client = FakeClient(
+        [(f"{A}/cmd/ack", b'{"request_id": "abc/#"}'), (f"{A}/cmd/ack", b'{"request_id": "r2"}')]
+    )
+    publisher = _publisher(tmp_path, handler)
+    await _serve(publisher, client, replies=2)
+    assert [topic for topic, _ in client.published] == [f"{A}/reply/unknown", f"{A}/reply/r2"]
+    publisher.outbox.close()
+
+
+async def test_a_handler_that_raises_gets_an_error_reply_and_the_reader_lives_on(
+    tmp_path: Path,
+) -> None:
+    def handler(action: str, payload: bytes) -> dict[str, Any]:
+        if payload == b"boom":
+            raise RuntimeError("database is locked")
+        return {"request_id": "r2", "ok": True}
+
+    client = FakeClient([(f"{A}/cmd/ack", b"boom"), (f"{A}/cmd/ack", b"{}")])
+    publisher = _publisher(tmp_path, handler)
+    await _serve(publisher, client, replies=2)
+    (_, first), (_, second) = client.published
+    assert first["ok"] is False and first["error"]["code"] == "internal_error"
+    assert second["ok"] is True and publisher.stats.commands == 2
+    publisher.outbox.close()
+
+
+async def test_an_outbox_error_is_retried_not_fatal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publisher = _publisher(tmp_path, None)
+    stop = asyncio.Event()
+    sessions = 0
+
+    async def session(_: asyncio.Event) -> None:
+        nonlocal sessions
+        sessions += 1
+        if sessions == 1:
+            raise OutboxError("outbox: peek failed: database is locked")
+        stop.set()
+
+    monkeypatch.setattr(publisher, "_session", session)
+    await asyncio.wait_for(publisher.run(stop), timeout=5)
+    assert sessions == 2 and "locked" in publisher.stats.last_error
+    publisher.outbox.close()

@@ -140,7 +140,12 @@ async def _watch_broker(
     while not stop.is_set():
         try:
             async with aiomqtt.Client(
-                settings.host, settings.port, identifier=f"demo-watch-{site.site}"
+                settings.host,
+                settings.port,
+                identifier=f"demo-watch-{site.site}",
+                username=settings.username,
+                password=settings.password,
+                tls_context=settings.tls_context(),
             ) as client:
                 await client.subscribe(topic, qos=1)
                 reader = asyncio.create_task(_count(client, received))

@@ -51,6 +51,7 @@ class MqttSettings:
     telemetry_qos: int = 0
     keepalive: int = 30
     ca_file: str | None = None
+    tls: bool = False  # set by mqtts:// URLs; verifies against the system CAs without ca_file
     cert_file: str | None = None
     key_file: str | None = None
     protocol: str = "auto"  # "auto" tries MQTT 5, then 3.1.1; or "5" / "3.1.1"
@@ -66,6 +67,7 @@ class MqttSettings:
         values: dict[str, Any] = {
             "host": parsed.hostname,
             "port": parsed.port or (8883 if tls else 1883),
+            "tls": tls,
             "username": parsed.username,
             "password": parsed.password,
         }
@@ -73,8 +75,8 @@ class MqttSettings:
         return cls(**values)
 
     def tls_context(self) -> ssl.SSLContext | None:
-        """A verifying TLS context when a CA file is set (client certificate optional)."""
-        if self.ca_file is None:
+        """A verifying TLS context (``ca_file``, else the system CAs for mqtts://), or None."""
+        if self.ca_file is None and not self.tls:
             return None
         context = ssl.create_default_context(cafile=self.ca_file)
         if self.cert_file:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -111,3 +112,11 @@ async def test_an_outbox_error_is_retried_not_fatal(
     await asyncio.wait_for(publisher.run(stop), timeout=5)
     assert sessions == 2 and "locked" in publisher.stats.last_error
     publisher.outbox.close()
+
+
+def test_mqtts_url_verifies_the_broker_even_without_a_ca_file() -> None:
+    secure = MqttSettings.from_url("mqtts://edge@broker.example")
+    context = secure.tls_context()
+    assert secure.port == 8883 and context is not None
+    assert context.verify_mode is ssl.CERT_REQUIRED and context.check_hostname
+    assert MqttSettings.from_url("mqtt://broker.example").tls_context() is None

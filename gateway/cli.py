@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from gateway.commands import demo, edge, probe, profiles, replay, simulate
+from gateway.commands import demo, edge, history, probe, profiles, replay, simulate
 from gateway.errors import ConfigError, GatewayError
 
 __all__ = ["build_parser", "main"]
@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (demo, simulate, edge, profiles, probe, replay):
+    for module in (demo, simulate, edge, profiles, probe, replay, history):
         module.register(commands)
     return parser
 

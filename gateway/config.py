@@ -132,13 +132,6 @@ class Device:
             return self.config.request_pause_s
         return self.profile.request_pause_s
 
-    def bus_key(self) -> str:
-        """Devices with the same key share one line and are polled one at a time."""
-        if self.config.serial is not None:
-            return f"serial:{self.config.serial.port}"
-        assert self.config.tcp is not None
-        return f"tcp:{self.config.tcp.host}:{self.config.tcp.port}:{self.name}"
-
 
 @dataclass(frozen=True)
 class Site:

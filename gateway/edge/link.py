@@ -102,7 +102,6 @@ class ModbusLink:
         self.key = key
         self._client = client
         self._lock = asyncio.Lock()
-        self.users = 0
         self._methods = {
             Table.HOLDING: client.read_holding_registers,
             Table.INPUT: client.read_input_registers,

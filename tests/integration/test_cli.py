@@ -16,7 +16,7 @@ from gateway.simulator.server import Simulator
 from tests.integration.sites import make_site
 
 REPO = Path(__file__).parents[2]
-COMMANDS = ["demo", "simulate", "edge", "profiles", "probe", "replay"]
+COMMANDS = ["demo", "simulate", "edge", "profiles", "probe", "replay", "history"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -1,0 +1,72 @@
+"""`hazard-gateway history`: the alarm journal of a site, and the loops still open.
+
+What a safety officer or an auditor asks after a shift: which alarms were raised,
+who acknowledged or shelved them and why, and which activations still lack a
+disposition (cause and action taken, 闭环). Reads the journal in --state-dir; safe
+to run while the edge agent is running (SQLite WAL).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from gateway.alarms.journal import AlarmJournal
+
+__all__ = ["register"]
+
+
+def register(commands: Any) -> None:
+    """Add the `history` subcommand."""
+    parser = commands.add_parser(
+        "history",
+        help="print the alarm journal; --open lists activations without a disposition",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path(os.environ.get("HAZARD_STATE_DIR", "state")),
+        help="the edge agent's state folder (default: $HAZARD_STATE_DIR or ./state)",
+    )
+    parser.add_argument(
+        "--open", action="store_true", help="only activations that still lack a disposition"
+    )
+    parser.add_argument("--limit", type=int, default=200, help="newest N events (default 200)")
+    parser.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the events; exit 2 when there is no journal in --state-dir."""
+    path = args.state_dir / "journal.sqlite"
+    if not path.is_file():
+        print(f"error: no alarm journal at {path} (is --state-dir the edge agent's?)")
+        return 2
+    journal = AlarmJournal(path)
+    try:
+        events = (
+            journal.without_disposition(args.limit) if args.open else journal.events(args.limit)
+        )
+    finally:
+        journal.close()
+    for event in events:
+        print(json.dumps(event, ensure_ascii=False) if args.json else _row(event))
+    if args.open and not args.json:
+        print(f"{len(events)} activation(s) without a disposition")
+    return 0
+
+
+def _row(event: dict[str, Any]) -> str:
+    who = f" by {event['by']}" if event.get("by") else ""
+    note = f" — {event['note']}" if event.get("note") else ""
+    cause = f" — cause: {event['cause']}; action: {event['action']}" if event.get("cause") else ""
+    value = "" if event.get("value") is None else f" {event['value']:g} {event.get('unit', '')}"
+    return (
+        f"{event['ts']}  #{event['seq']:<5} {event['state']:<14} L{event['level']} "
+        f"{event['kind']:<5} {event['device']}/{event['point']}{value}{who}{note}{cause}"
+    )

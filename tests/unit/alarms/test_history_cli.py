@@ -1,0 +1,53 @@
+"""`hazard-gateway history`: the journal and the activations without a disposition."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gateway.alarms.events import AlarmEvent, AlarmKind
+from gateway.alarms.journal import AlarmJournal
+from gateway.alarms.lifecycle import AlarmKey, AlarmManager
+from gateway.cli import main
+from gateway.commands.common import load_site_arg
+from gateway.edge.detection import Transition
+
+NOW = 1_800_000_000.0
+
+
+@pytest.fixture(name="state")
+def fixture_state(tmp_path: Path) -> Path:
+    journal = AlarmJournal(tmp_path / "journal.sqlite")
+    events: list[AlarmEvent] = []
+    manager = AlarmManager(load_site_arg(None), journal, events.append, clock=lambda: NOW)
+    manager.on_transitions([Transition("gas-01", "gas", AlarmKind.HH, True, 45.0, 40.0, NOW)])
+    manager.on_transitions([Transition("gas-02", "gas", AlarmKind.H, True, 25.0, 20.0, NOW)])
+    manager.acknowledge(AlarmKey("gas-01", "gas", AlarmKind.HH), "li.wei", "checking")
+    manager.record_disposition(events[0].event_id, "flange leak", "gasket replaced", "zhang")
+    journal.close()
+    return tmp_path
+
+
+def test_history_shows_who_and_why(state: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["history", "--state-dir", str(state)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4
+    assert "acknowledged" in lines[2] and "by li.wei — checking" in lines[2]
+    assert "cause: flange leak; action: gasket replaced" in lines[3]
+
+
+def test_open_lists_only_activations_without_disposition(
+    state: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["history", "--state-dir", str(state), "--open", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["device"], r["kind"], r["state"]) for r in rows] == [("gas-02", "H", "active")]
+
+
+def test_missing_journal_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["history", "--state-dir", str(tmp_path / "nope")]) == 2
+    assert "no alarm journal at" in capsys.readouterr().out

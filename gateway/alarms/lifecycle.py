@@ -26,15 +26,13 @@ import logging
 import math
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
-from enum import StrEnum
+from dataclasses import replace
 
 from gateway.alarms.events import AlarmEvent, AlarmKind, AlarmState, level_of, rfc3339
 from gateway.alarms.journal import AlarmJournal, JournalError, StoredAlarm
+from gateway.alarms.model import Alarm, AlarmKey, CommandError, IsaState, hazard_rank
 from gateway.config import Site
 from gateway.edge.detection import DEVICE_POINT, Transition
-from gateway.errors import GatewayError
-from gateway.profiles import Kind
 
 __all__ = ["Alarm", "AlarmKey", "AlarmManager", "CommandError", "IsaState"]
 
@@ -42,59 +40,6 @@ log = logging.getLogger(__name__)
 
 MAX_SHELVE_S = 4 * 3600.0
 RESTORE_SETTLE_SAMPLES = 3
-
-
-class IsaState(StrEnum):
-    """ISA-18.2 alarm states."""
-
-    NORMAL = "normal"
-    UNACK = "unack"
-    ACKED = "acked"
-    RTN_UNACK = "rtn_unack"
-    SHELVED = "shelved"
-    OUT_OF_SERVICE = "out_of_service"
-
-
-class CommandError(GatewayError):
-    """An operator command was refused; ``code`` is machine-readable."""
-
-    def __init__(self, code: str, message: str) -> None:
-        self.code = code
-        super().__init__(message)
-
-
-@dataclass(frozen=True)
-class AlarmKey:
-    """Identifies one alarm: a kind of condition on one point of one device."""
-
-    device: str
-    point: str
-    kind: AlarmKind
-
-    def __str__(self) -> str:
-        return f"{self.device}/{self.point}/{self.kind.value}"
-
-
-@dataclass(frozen=True)
-class Alarm:
-    """The lifecycle state of one alarm."""
-
-    key: AlarmKey
-    state: IsaState = IsaState.NORMAL
-    condition: bool = False
-    activation_id: str | None = None
-    shelved_until: float | None = None
-    unconfirmed: int = -1  # >= 0: restored active after a restart, not yet seen again
-
-    @property
-    def annunciated(self) -> bool:
-        """True while an operator must see it (active or unacknowledged)."""
-        return self.state in (IsaState.UNACK, IsaState.ACKED, IsaState.RTN_UNACK)
-
-
-def _hazard_rank(kind: Kind) -> int:
-    """GB/T 50493 priority at equal level: toxic, then combustible, then the rest."""
-    return {Kind.GAS_PPM: 0, Kind.GAS_LEL: 1, Kind.OXYGEN_PCT: 2}.get(kind, 3)
 
 
 class AlarmManager:
@@ -264,7 +209,7 @@ class AlarmManager:
 
     def _priority(self, t: Transition) -> tuple[int, int, int, str, str]:
         point = self._points.get((t.device, t.point))
-        rank = _hazard_rank(point.kind) if point is not None else 3
+        rank = hazard_rank(point.kind) if point is not None else 3
         return (0 if t.active else 1, -level_of(t.kind), rank, t.device, t.point)
 
     def _condition_on(self, key: AlarmKey, t: Transition, first_out_free: bool) -> bool:

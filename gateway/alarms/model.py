@@ -1,0 +1,65 @@
+"""The alarm model: ISA-18.2 states, the key of an alarm, its state, command errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from gateway.alarms.events import AlarmKind
+from gateway.errors import GatewayError
+from gateway.profiles import Kind
+
+__all__ = ["Alarm", "AlarmKey", "CommandError", "IsaState", "hazard_rank"]
+
+
+class IsaState(StrEnum):
+    """ISA-18.2 alarm states."""
+
+    NORMAL = "normal"
+    UNACK = "unack"
+    ACKED = "acked"
+    RTN_UNACK = "rtn_unack"
+    SHELVED = "shelved"
+    OUT_OF_SERVICE = "out_of_service"
+
+
+class CommandError(GatewayError):
+    """An operator command was refused; ``code`` is machine-readable."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class AlarmKey:
+    """Identifies one alarm: a kind of condition on one point of one device."""
+
+    device: str
+    point: str
+    kind: AlarmKind
+
+    def __str__(self) -> str:
+        return f"{self.device}/{self.point}/{self.kind.value}"
+
+
+@dataclass(frozen=True)
+class Alarm:
+    """The lifecycle state of one alarm."""
+
+    key: AlarmKey
+    state: IsaState = IsaState.NORMAL
+    condition: bool = False
+    activation_id: str | None = None
+    shelved_until: float | None = None
+    unconfirmed: int = -1  # >= 0: restored active after a restart, not yet seen again
+
+    @property
+    def annunciated(self) -> bool:
+        """True while an operator must see it (active or unacknowledged)."""
+        return self.state in (IsaState.UNACK, IsaState.ACKED, IsaState.RTN_UNACK)
+
+
+def hazard_rank(kind: Kind) -> int:
+    """GB/T 50493 priority at equal level: toxic, then combustible, then the rest."""
+    return {Kind.GAS_PPM: 0, Kind.GAS_LEL: 1, Kind.OXYGEN_PCT: 2}.get(kind, 3)

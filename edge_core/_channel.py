@@ -1,0 +1,520 @@
+# ruff: noqa: PLR0124, N803, PLR0912, PLR0915
+# (x != x is the NaN test inside kernels; S/IS/FS name the settings/state matrices)
+"""The per-channel loop `_channel`: fast path, exact per-sample path, state in and out.
+
+Fast path (`_channel`): the samples of one telemetry window are taken in sub-blocks of up
+to `_CHUNK` samples.  A sub-block is proven fault-free -- no bad quality, every value finite
+and inside the valid range (min/max of the int32 ordering key of the float32 bits, so NaN
+fails the check without any fast-math flag), and a guaranteed stuck-timer reset ("big
+jump": |v[j] - v[j-1]| > 2 * stuck_epsilon forces a reset at j) close enough to the last
+one -- in one vectorised pass `_reduce` that also gives the window min/max/sum.  Then each
+process alarm whose machine is at rest and whose quiet band contains the sub-block's
+[min, max] (ROC: max - min of the sub-block and its look-back, or the exact max |Δv|) is
+skipped; the others are stepped sample by sample over the sub-block by a branch-light loop
+for that one machine (`_run_limit`, `_run_roc`).  The stuck reference is rebuilt only when
+the channel leaves the fast path (`_stuck_replay`).  Sub-blocks that are not fault-free go
+through the exact per-sample path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edge_core._jit import _jit
+from edge_core._layout import (
+    F_LAST,
+    F_LAST_REP,
+    F_LAST_REP_START,
+    F_MAX,
+    F_MIN,
+    F_STUCK_REF,
+    F_SUM,
+    F_WID,
+    I_COMM,
+    I_COUNT,
+    I_FAULT,
+    I_LAST_FAULT,
+    I_REPORTED,
+    I_STUCK_START,
+    MAX_EVENTS_PER_SAMPLE,
+)
+from edge_core._machine import _emit, _run_limit, _run_roc, _step, _stuck_replay
+from edge_core._scan import (
+    _f32_ge,
+    _f32_le,
+    _narrow,
+    _qmax,
+    _quiet,
+    _reduce,
+    _roc_dmax,
+    _thresholds,
+)
+from edge_core._windows import _close_window
+from edge_core.config import (
+    S_DEADBAND,
+    S_H,
+    S_HEARTBEAT,
+    S_HH,
+    S_L,
+    S_LATCH,
+    S_LL,
+    S_N_OFF,
+    S_N_ON,
+    S_N_STUCK,
+    S_REPORT_DB,
+    S_ROC,
+    S_ROC_DEADBAND,
+    S_ROC_W,
+    S_ROC_WINDOW_S,
+    S_STUCK_EPS,
+    S_VALID_HI,
+    S_VALID_LO,
+    S_WINDOW_S,
+)
+
+_CHUNK = 512
+_MIN_CHUNK = 16
+_FLT_MAX = float(np.finfo(np.float32).max)
+_ROC_MARGIN = 1e-6  # relative margin of the float32 / float64 ROC bounds (float32 eps 6e-8)
+
+
+@_jit()
+def _channel(
+    r,
+    c,
+    x,
+    xi,
+    q,
+    has_q,
+    pos,
+    k0,
+    S,
+    IS,
+    FS,
+    hist,  # type: ignore[no-untyped-def]
+    seg_b,
+    seg_w,
+    s_lo,
+    s_hi,
+    evf,
+    evu,
+    counts,
+    arow,
+    agg,
+):
+    """Process channel c from sample `pos` to the end (or until its event rows are full)."""
+    cap = evf.shape[1]
+    # settings
+    lim0, lim1, lim2, lim3 = S[c, S_LL], S[c, S_L], S[c, S_H], S[c, S_HH]
+    db = S[c, S_DEADBAND]
+    up0, up1, dn2, dn3 = lim0 + db, lim1 + db, lim2 - db, lim3 - db
+    n_on = np.int64(S[c, S_N_ON])
+    n_off = np.int64(S[c, S_N_OFF])
+    roc = S[c, S_ROC]
+    has_roc = roc > 0.0
+    w = np.int64(S[c, S_ROC_W])
+    rws = S[c, S_ROC_WINDOW_S]
+    rthr = roc - S[c, S_ROC_DEADBAND]
+    latch = S[c, S_LATCH] != 0.0
+    vlo, vhi = S[c, S_VALID_LO], S[c, S_VALID_HI]
+    n_stuck = int(S[c, S_N_STUCK])
+    seps = S[c, S_STUCK_EPS]
+    big = 2.0 * seps * (1.0 + 1e-12)
+    rep_db, hb = S[c, S_REPORT_DB], S[c, S_HEARTBEAT]
+    # fast path constants: fault-free band (valid range, finite), quiet bands, ROC bounds
+    blo0 = np.float32(-_FLT_MAX)
+    bhi0 = np.float32(_FLT_MAX)
+    if vlo == vlo:
+        blo0 = max(blo0, _f32_ge(vlo))
+    if vhi == vhi:
+        bhi0 = min(bhi0, _f32_le(vhi))
+    ta0, tb0, tc0 = _thresholds(lim0, db, False)
+    ta1, tb1, tc1 = _thresholds(lim1, db, False)
+    ta2, tb2, tc2 = _thresholds(lim2, db, True)
+    ta3, tb3, tc3 = _thresholds(lim3, db, True)
+    roc_off = roc * rws * (1.0 - _ROC_MARGIN)  # |dv| <= this: rate <= roc
+    roc_in = rthr * rws * (1.0 - _ROC_MARGIN) if rthr >= 0.0 else -1.0  # rate <= rthr
+    n_mach = 1 + (lim0 == lim0) + (lim1 == lim1) + (lim2 == lim2) + (lim3 == lim3) + has_roc
+    i_min = w if has_roc else np.int64(0)
+    if n_stuck > 0:
+        i_min = max(i_min, np.int64(1))
+    # state
+    a0, a1, a2, a3, a4 = IS[c, 0], IS[c, 1], IS[c, 2], IS[c, 3], IS[c, 4]
+    n0, n1, n2, n3, n4 = IS[c, 5], IS[c, 6], IS[c, 7], IS[c, 8], IS[c, 9]
+    k_0, k_1, k_2, k_3, k_4 = IS[c, 10], IS[c, 11], IS[c, 12], IS[c, 13], IS[c, 14]
+    fc, comm = IS[c, I_FAULT], IS[c, I_COMM]
+    s_start, lfk = IS[c, I_STUCK_START], IS[c, I_LAST_FAULT]
+    acnt, reported = IS[c, I_COUNT], IS[c, I_REPORTED]
+    sref, cur_wid = FS[c, F_STUCK_REF], FS[c, F_WID]
+    amin, amax, asum, alast = FS[c, F_MIN], FS[c, F_MAX], FS[c, F_SUM], FS[c, F_LAST]
+    lrep, lrep_start = FS[c, F_LAST_REP], FS[c, F_LAST_REP_START]
+
+    ne = 0
+    na = 0
+    row0 = arow[r]
+    i = pos
+    slow_until = pos
+    lazy = False  # stuck reference not materialised (inside a fast run)
+    guar = 0  # a big jump (guaranteed stuck reset) of the fast run
+    pend = -1  # end of the last fast sub-block (ROC look-back bound), -1: none
+    plen = 0
+    plo = np.float32(0.0)
+    phi = np.float32(0.0)
+    stop = False
+    xf = x[c]
+    xr = xi[c]
+    # cached quiet band of all machines at rest (valid while no machine state changes)
+    rest_ok = False
+    all_rest = False
+    rlo = blo0
+    rhi = bhi0
+    rthr_c = -1.0
+    s = s_lo[r]
+    while s < s_hi[r] - 1 and seg_b[s + 1] <= pos:
+        s += 1
+    while s < s_hi[r] and not stop:
+        se = seg_b[s + 1]
+        wid = seg_w[s]
+        if cur_wid == cur_wid and wid != cur_wid:
+            reported, lrep, lrep_start = _close_window(
+                agg,
+                row0 + na,
+                c,
+                cur_wid * S[c, S_WINDOW_S],
+                acnt,
+                amin,
+                amax,
+                asum,
+                alast,
+                reported,
+                lrep,
+                lrep_start,
+                rep_db,
+                hb,
+            )
+            na += 1
+            acnt, amin, amax, asum = 0, np.inf, -np.inf, 0.0
+        cur_wid = wid
+        while i < se:
+            # ---------------- fast path ----------------
+            if i >= slow_until and fc == 0 and comm == 0 and i >= i_min:
+                b = min(se, i + _CHUNK)
+                if ne + MAX_EVENTS_PER_SAMPLE + n_mach * (b - i) > cap:  # room for the worst case
+                    b = i + (cap - ne - MAX_EVENTS_PER_SAMPLE) // n_mach
+                ok = b > i
+                p = i
+                if ok and n_stuck > 0:
+                    g = guar if lazy else (s_start - k0 if sref == sref else i)
+                    jmax = min(b, g + n_stuck + 1)
+                    ok = False
+                    while p < jmax:
+                        if abs(np.float64(x[c, p]) - np.float64(x[c, p - 1])) > big:
+                            ok = True
+                            break
+                        p += 1
+                    b = min(b, p + n_stuck)
+                if ok and has_q:
+                    ok = _qmax(q, c, i, b) == 0
+                if ok:
+                    mn, mx, ssum = _reduce(xf, xr, i, b)
+                    ok = mn >= blo0 and mx <= bhi0  # False for NaN
+                if ok and not rest_ok:
+                    rlo, rhi, r0 = _narrow(
+                        blo0, bhi0, lim0, a0, n0, latch and k_0 == 0, n_off, False, ta0, tb0, tc0
+                    )
+                    rlo, rhi, r1 = _narrow(
+                        rlo, rhi, lim1, a1, n1, latch and k_1 == 0, n_off, False, ta1, tb1, tc1
+                    )
+                    rlo, rhi, r2 = _narrow(
+                        rlo, rhi, lim2, a2, n2, latch and k_2 == 0, n_off, True, ta2, tb2, tc2
+                    )
+                    rlo, rhi, r3 = _narrow(
+                        rlo, rhi, lim3, a3, n3, latch and k_3 == 0, n_off, True, ta3, tb3, tc3
+                    )
+                    rthr_c = -1.0
+                    if n4 == 0 and a4 == 0:
+                        rthr_c = roc_off
+                    elif a4 != 0 and latch and k_4 == 0 and n4 == n_off + 1:
+                        rthr_c = roc_in
+                    all_rest = r0 and r1 and r2 and r3 and (not has_roc or rthr_c >= 0.0)
+                    rest_ok = True
+                if ok and all_rest and mn >= rlo and mx <= rhi:
+                    # every machine at rest and inside its band: only ROC left to prove
+                    roc_quiet = True
+                    if has_roc:
+                        roc_quiet = False
+                        if pend == i and plen >= w:
+                            span = np.float64(max(mx, phi)) - np.float64(min(mn, plo))
+                            roc_quiet = bool(span <= rthr_c)
+                        if not roc_quiet:
+                            roc_quiet = bool(np.float64(_roc_dmax(x, c, i, b, w)) <= rthr_c)
+                    if roc_quiet:
+                        acnt += b - i
+                        asum += ssum
+                        amin = min(amin, np.float64(mn))
+                        amax = max(amax, np.float64(mx))
+                        alast = np.float64(x[c, b - 1])
+                        if n_stuck > 0:
+                            lazy = True
+                            guar = p
+                        pend, plen, plo, phi = b, b - i, mn, mx
+                        i = b
+                        continue
+                if ok:
+                    rest_ok = False  # machines may be stepped below
+                    roc_quiet = True
+                    if has_roc:
+                        thr = -1.0
+                        if n4 == 0 and a4 == 0:
+                            thr = roc_off
+                        elif a4 != 0 and latch and k_4 == 0 and n4 == n_off + 1:
+                            thr = roc_in
+                        roc_quiet = False
+                        if thr >= 0.0:
+                            if pend == i and plen >= w:
+                                span = np.float64(max(mx, phi)) - np.float64(min(mn, plo))
+                                roc_quiet = bool(span <= thr)
+                            if not roc_quiet:
+                                roc_quiet = bool(np.float64(_roc_dmax(x, c, i, b, w)) <= thr)
+                    if lim0 == lim0 and not _quiet(
+                        mn, mx, a0, n0, latch and k_0 == 0, n_off, False, ta0, tb0, tc0
+                    ):
+                        a0, n0, k_0, ne = _run_limit(
+                            x,
+                            c,
+                            i,
+                            b,
+                            lim0,
+                            up0,
+                            -1.0,
+                            a0,
+                            n0,
+                            k_0,
+                            latch,
+                            n_on,
+                            n_off,
+                            0,
+                            evf,
+                            evu,
+                            r,
+                            ne,
+                        )
+                    if lim1 == lim1 and not _quiet(
+                        mn, mx, a1, n1, latch and k_1 == 0, n_off, False, ta1, tb1, tc1
+                    ):
+                        a1, n1, k_1, ne = _run_limit(
+                            x,
+                            c,
+                            i,
+                            b,
+                            lim1,
+                            up1,
+                            -1.0,
+                            a1,
+                            n1,
+                            k_1,
+                            latch,
+                            n_on,
+                            n_off,
+                            1,
+                            evf,
+                            evu,
+                            r,
+                            ne,
+                        )
+                    if lim2 == lim2 and not _quiet(
+                        mn, mx, a2, n2, latch and k_2 == 0, n_off, True, ta2, tb2, tc2
+                    ):
+                        a2, n2, k_2, ne = _run_limit(
+                            x,
+                            c,
+                            i,
+                            b,
+                            lim2,
+                            dn2,
+                            1.0,
+                            a2,
+                            n2,
+                            k_2,
+                            latch,
+                            n_on,
+                            n_off,
+                            2,
+                            evf,
+                            evu,
+                            r,
+                            ne,
+                        )
+                    if lim3 == lim3 and not _quiet(
+                        mn, mx, a3, n3, latch and k_3 == 0, n_off, True, ta3, tb3, tc3
+                    ):
+                        a3, n3, k_3, ne = _run_limit(
+                            x,
+                            c,
+                            i,
+                            b,
+                            lim3,
+                            dn3,
+                            1.0,
+                            a3,
+                            n3,
+                            k_3,
+                            latch,
+                            n_on,
+                            n_off,
+                            3,
+                            evf,
+                            evu,
+                            r,
+                            ne,
+                        )
+                    if not roc_quiet:
+                        a4, n4, k_4, ne = _run_roc(
+                            x,
+                            c,
+                            i,
+                            b,
+                            w,
+                            k0,
+                            lfk,
+                            rws,
+                            roc,
+                            rthr,
+                            a4,
+                            n4,
+                            k_4,
+                            latch,
+                            n_on,
+                            n_off,
+                            evf,
+                            evu,
+                            r,
+                            ne,
+                        )
+                    acnt += b - i
+                    asum += ssum
+                    amin = min(amin, np.float64(mn))
+                    amax = max(amax, np.float64(mx))
+                    alast = np.float64(x[c, b - 1])
+                    if n_stuck > 0:
+                        lazy = True
+                        guar = p
+                    pend, plen, plo, phi = b, b - i, mn, mx
+                    i = b
+                    continue
+                slow_until = max(b, i + _MIN_CHUNK)
+            # ---------------- exact per-sample path ----------------
+            if lazy:
+                sref, s_start = _stuck_replay(x, c, guar, i, big, seps, k0)
+                lazy = False
+            pend = -1
+            rest_ok = False
+            if ne + MAX_EVENTS_PER_SAMPLE > cap:
+                stop = True
+                break
+            v = x[c, i]
+            xv = np.float64(v)
+            k = k0 + i
+            qv = q[c, i] if has_q else np.uint8(0)
+            old_fc, old_comm = fc, comm
+            faulted = True
+            if qv != 0:
+                comm = 1
+                sref = np.nan
+            else:
+                comm = 0
+                code = 0
+                if xv != xv:
+                    code = 1
+                elif abs(xv) == np.inf or xv < vlo or xv > vhi:
+                    code = 2
+                if code != 0:
+                    sref = np.nan
+                elif n_stuck > 0:
+                    if sref != sref or abs(xv - sref) > seps:
+                        sref = xv
+                        s_start = k
+                    elif k - s_start >= n_stuck:
+                        code = 3
+                fc = code
+                faulted = code != 0
+            if faulted:
+                lfk = k
+                n0 = n1 = n2 = n3 = n4 = 0
+            else:
+                if lim0 == lim0:
+                    a0, n0, ch = _step(
+                        a0, n0, xv < lim0, xv >= up0, n_on, n_off, latch and k_0 == 0
+                    )
+                    if ch:
+                        k_0 = 0
+                        ne = _emit(evf, evu, r, ne, i, 0, a0, xv, lim0)
+                if lim1 == lim1:
+                    a1, n1, ch = _step(
+                        a1, n1, xv < lim1, xv >= up1, n_on, n_off, latch and k_1 == 0
+                    )
+                    if ch:
+                        k_1 = 0
+                        ne = _emit(evf, evu, r, ne, i, 1, a1, xv, lim1)
+                if lim2 == lim2:
+                    a2, n2, ch = _step(
+                        a2, n2, xv > lim2, xv <= dn2, n_on, n_off, latch and k_2 == 0
+                    )
+                    if ch:
+                        k_2 = 0
+                        ne = _emit(evf, evu, r, ne, i, 2, a2, xv, lim2)
+                if lim3 == lim3:
+                    a3, n3, ch = _step(
+                        a3, n3, xv > lim3, xv <= dn3, n_on, n_off, latch and k_3 == 0
+                    )
+                    if ch:
+                        k_3 = 0
+                        ne = _emit(evf, evu, r, ne, i, 3, a3, xv, lim3)
+                if has_roc:
+                    pk = k - w
+                    if pk > lfk:
+                        pj = i - w
+                        pv = x[c, pj] if pj >= 0 else hist[c, pk % w]
+                        rate = abs((xv - np.float64(pv)) / rws)
+                        a4, n4, ch = _step(
+                            a4, n4, rate > roc, rate <= rthr, n_on, n_off, latch and k_4 == 0
+                        )
+                        if ch:
+                            k_4 = 0
+                            ne = _emit(evf, evu, r, ne, i, 4, a4, xv, roc)
+                    else:
+                        n4 = 0
+                acnt += 1
+                asum += xv
+                amin = min(amin, xv)
+                amax = max(amax, xv)
+                alast = xv
+            if qv == 0 and fc != old_fc:
+                if old_fc != 0:
+                    ne = _emit(evf, evu, r, ne, i, 5, 0, xv, np.float64(old_fc))
+                if fc != 0:
+                    ne = _emit(evf, evu, r, ne, i, 5, 1, xv, np.float64(fc))
+            if comm != old_comm:
+                ne = _emit(evf, evu, r, ne, i, 6, comm, xv, np.float64(qv))
+            i += 1
+        if not stop:
+            s += 1
+    if lazy:
+        sref, s_start = _stuck_replay(x, c, guar, i, big, seps, k0)
+
+    # ROC ring: the last w raw samples before `i`
+    if has_roc:
+        for j in range(max(0, i - w), i):
+            hist[c, (k0 + j) % w] = x[c, j]
+    IS[c, 0], IS[c, 1], IS[c, 2], IS[c, 3], IS[c, 4] = a0, a1, a2, a3, a4
+    IS[c, 5], IS[c, 6], IS[c, 7], IS[c, 8], IS[c, 9] = n0, n1, n2, n3, n4
+    IS[c, 10], IS[c, 11], IS[c, 12], IS[c, 13], IS[c, 14] = k_0, k_1, k_2, k_3, k_4
+    IS[c, I_FAULT], IS[c, I_COMM] = fc, comm
+    IS[c, I_STUCK_START], IS[c, I_LAST_FAULT] = s_start, lfk
+    IS[c, I_COUNT], IS[c, I_REPORTED] = acnt, reported
+    FS[c, F_STUCK_REF], FS[c, F_WID] = sref, cur_wid
+    FS[c, F_MIN], FS[c, F_MAX], FS[c, F_SUM], FS[c, F_LAST] = amin, amax, asum, alast
+    FS[c, F_LAST_REP], FS[c, F_LAST_REP_START] = lrep, lrep_start
+    counts[r, 0] = i
+    counts[r, 1] = ne
+    counts[r, 2] = na

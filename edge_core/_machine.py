@@ -1,0 +1,173 @@
+"""Alarm state machines and event emission.
+
+The on/off-delay machine of one good sample (`_step`, exact path), the event row writer
+(`_emit`), the branch-light loops that step one machine over a fault-free sub-block (fast
+path: `_run_limit`, `_run_roc`) and the stuck-reference replay when a channel leaves it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edge_core._jit import _jit
+from edge_core._scan import _f32_ge, _f32_le, _has_run4
+
+
+@_jit()
+def _step(act, cnt, beyond, inside, n_on, n_off, latched):  # type: ignore[no-untyped-def]
+    """One good sample into an on/off-delay machine -> (act, cnt, changed)."""
+    if act == 0:
+        cnt = cnt + 1 if beyond else 0
+        if cnt > n_on:
+            return 1, 0, True
+        return 0, cnt, False
+    cnt = cnt + 1 if inside else 0
+    if cnt > n_off:
+        if latched:
+            return 1, n_off + 1, False
+        return 0, 0, True
+    return 1, cnt, False
+
+
+@_jit(leaf=True)
+def _emit(evf, evu, r, ne, i, kind, act, value, limit):  # type: ignore[no-untyped-def]
+    evf[r, ne, 0] = i
+    evf[r, ne, 1] = value
+    evf[r, ne, 2] = limit
+    evu[r, ne, 0] = kind
+    evu[r, ne, 1] = act
+    return ne + 1
+
+
+@_jit(leaf=True)
+def _run_limit(
+    x,
+    c,
+    a,
+    b,
+    lim,
+    inner,
+    sgn,
+    act,
+    cnt,
+    acked,
+    latch,  # type: ignore[no-untyped-def]
+    n_on,
+    n_off,
+    kind,
+    evf,
+    evu,
+    r,
+    ne,
+):
+    """Step one limit machine over the good samples x[c, a:b] (fast path, no faults).
+
+    sgn = 1 for H/HH (beyond: v > lim, inside: v <= inner), -1 for LL/L (the same
+    comparisons on -v, -lim, -inner, which are exact).  Same transitions as `_step`.
+    Once the pending count is back at 0 and the delay needs 4 or more samples, the rest is
+    first checked in one vectorised pass (`_has_run4`): without 4 consecutive samples that
+    count, nothing can change and only the final count (the trailing run) is needed.
+    """
+    cu = np.uint64(c)
+    slim = sgn * lim
+    sinner = sgn * inner
+    j = a
+    checked = False
+    while j < b:
+        xv = np.float64(x[cu, np.uint64(j)])
+        sv = sgn * xv
+        cond = (sv <= sinner) if act != 0 else (sv > slim)
+        cnt = cnt + 1 if cond else 0
+        if cnt > (n_off if act != 0 else n_on):
+            if act == 0:
+                act, cnt, acked = 1, 0, 0
+                ne = _emit(evf, evu, r, ne, j, kind, 1, xv, lim)
+            elif latch and acked == 0:
+                cnt = n_off + 1
+            else:
+                act, cnt, acked = 0, 0, 0
+                ne = _emit(evf, evu, r, ne, j, kind, 0, xv, lim)
+        j += 1
+        if cnt == 0 and not checked and (n_off if act != 0 else n_on) >= 3 and b - j > 8:
+            checked = True
+            # float32 form of cond: sgn * v > t (beyond) or not (sgn * v > t) (inside)
+            if act != 0:
+                t = _f32_le(inner) if sgn > 0 else -_f32_ge(inner)
+            else:
+                t = _f32_le(lim) if sgn > 0 else -_f32_ge(lim)
+            if not _has_run4(x, c, j, b, np.float32(sgn), t, act != 0):
+                k = b
+                while k > j and (
+                    (sgn * np.float64(x[cu, np.uint64(k - 1)]) <= sinner)
+                    if act != 0
+                    else (sgn * np.float64(x[cu, np.uint64(k - 1)]) > slim)
+                ):
+                    k -= 1
+                cnt = b - k
+                break
+    return act, cnt, acked, ne
+
+
+@_jit(leaf=True)
+def _run_roc(
+    x,
+    c,
+    a,
+    b,
+    w,
+    k0,
+    lfk,
+    rws,
+    roc,
+    rthr,
+    act,
+    cnt,  # type: ignore[no-untyped-def]
+    acked,
+    latch,
+    n_on,
+    n_off,
+    evf,
+    evu,
+    r,
+    ne,
+):
+    """Step the ROC machine over the good samples x[c, a:b] (fast path, a >= w)."""
+    cu = np.uint64(c)
+    for j in range(a, b):
+        if k0 + j - w <= lfk:  # window not fault-free: frozen
+            cnt = 0
+            continue
+        xv = np.float64(x[cu, np.uint64(j)])
+        rate = abs((xv - np.float64(x[cu, np.uint64(j - w)])) / rws)
+        cond = (rate <= rthr) if act != 0 else (rate > roc)
+        cnt = cnt + 1 if cond else 0
+        if cnt > (n_off if act != 0 else n_on):
+            if act == 0:
+                act, cnt, acked = 1, 0, 0
+                ne = _emit(evf, evu, r, ne, j, 4, 1, xv, roc)
+            elif latch and acked == 0:
+                cnt = n_off + 1
+            else:
+                act, cnt, acked = 0, 0, 0
+                ne = _emit(evf, evu, r, ne, j, 4, 0, xv, roc)
+    return act, cnt, acked, ne
+
+
+@_jit(leaf=True)
+def _stuck_replay(x, c, guar, e, big, seps, k0):  # type: ignore[no-untyped-def]
+    """Exact (stuck reference, its global index) after the good samples up to e-1.
+
+    A big jump at guar is known to have reset the reference; the last big jump jl >= guar
+    did too, and the samples after it are replayed like the per-sample path does.
+    """
+    jl = e - 1
+    while jl > guar and not (abs(np.float64(x[c, jl]) - np.float64(x[c, jl - 1])) > big):
+        jl -= 1
+    sref = np.float64(x[c, jl])
+    s_start = k0 + jl
+    for j in range(jl + 1, e):
+        xv = np.float64(x[c, j])
+        if abs(xv - sref) > seps:
+            sref = xv
+            s_start = k0 + j
+    return sref, s_start

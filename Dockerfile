@@ -11,6 +11,6 @@ RUN pip install . && useradd --system --home /var/lib/hazard-gateway hazard \
     && chown hazard /var/lib/hazard-gateway /var/cache/numba
 USER hazard
 # Compile the numba kernels into the image's cache so containers start at once.
-RUN python -c "import edge_core; print('kernels ready in %.1f s' % edge_core.warm_up())"
+RUN python -c "import edge_core; edge_core.warm_up()"
 ENTRYPOINT ["hazard-gateway"]
 CMD ["demo"]

@@ -342,8 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         "--dump", type=Path, metavar="FILE", help="write every matched alarm (times) as JSON"
     )
     args = parser.parse_args(argv)
-    compiled = edge_core.warm_up()  # fills numba's cache, so the agent starts at once
-    print(f"detection kernels ready in {compiled:.1f} s", flush=True)
+    edge_core.warm_up()  # importing edge_core filled numba's cache: the agent starts at once
     devices = args.devices or (4 if args.quick else 20)
     transitions = args.transitions or (20 if args.quick else 240)
     warmup = args.warmup if args.warmup is not None else (6.0 if args.quick else 8.0)

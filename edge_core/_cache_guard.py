@@ -16,7 +16,7 @@ from pathlib import Path
 from numba.core import config
 from numba.core.caching import _CacheLocator
 
-__all__ = ["drop_stale_cache"]
+__all__ = ["drop_stale_cache", "kernels_cached"]
 
 HERE = Path(__file__).resolve().parent
 KERNEL_MODULES = ("_jit", "_layout", "_windows", "_scan", "_machine", "_channel", "_kernels")
@@ -67,3 +67,11 @@ def drop_stale_cache() -> None:
             stamp.write_text(current + "\n", encoding="ascii")
     except OSError:
         pass
+
+
+def kernels_cached() -> bool:
+    """True when a cached entry kernel exists, i.e. this start will not compile."""
+    try:
+        return any(any(folder.glob("_kernels.*.nbi")) for folder in _cache_dirs())
+    except OSError:
+        return False

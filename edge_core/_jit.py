@@ -7,14 +7,22 @@ helpers) are set in one place.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from numba import njit
 
-from edge_core._cache_guard import drop_stale_cache
+from edge_core._cache_guard import drop_stale_cache, kernels_cached
 
 drop_stale_cache()  # before any kernel module decorates (and loads cached) functions
+if not kernels_cached():
+    # The kernels have explicit signatures, so they compile right at import: say why the
+    # first start after an install or an upgrade pauses (logging's last resort prints it).
+    logging.getLogger("edge_core").warning(
+        "Compiling the detection kernels (first start after install or change, about 15 s; "
+        "cached afterwards)"
+    )
 
 
 def _jit(*args: Any, leaf: bool = False, **kwargs: Any) -> Callable[..., Any]:

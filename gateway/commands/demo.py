@@ -20,7 +20,6 @@ from typing import Any
 
 import aiomqtt
 
-from edge_core import warm_up
 from gateway.commands.common import add_site_argument, load_site_arg, run_until_stopped
 from gateway.config import Site, with_tcp_ports
 from gateway.console import ConsoleSink
@@ -63,10 +62,6 @@ def run(args: argparse.Namespace) -> int:
     site = load_site_arg(args.site)
     if not args.keep_ports:
         site = with_tcp_ports(site, lambda host, _port: free_port(host))
-    print("preparing the detection kernels (compiled once, then cached)...", flush=True)
-    seconds = warm_up()  # before the scenario clock starts, so the leak is seen from its start
-    if seconds > 1.0:
-        print(f"compiled in {seconds:.1f} s", flush=True)
     console = ConsoleSink()
     received: dict[str, int] = {"alarms": 0, "telemetry": 0}
     run_until_stopped(lambda stop: _demo(args, site, console, received, stop), args.duration)

@@ -23,7 +23,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from edge_core import warm_up
 from gateway.alarms.commands import CommandProcessor
 from gateway.alarms.events import AlarmEvent
 from gateway.alarms.journal import AlarmJournal, JournalError
@@ -86,7 +85,6 @@ class EdgeService(Sink):
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll, detect, publish until ``stop`` is set."""
-        _compile_kernels()
         tasks = [self.agent.run(stop), self._housekeeping(stop)]
         if self.publisher is not None:
             tasks.append(self.publisher.run(stop))
@@ -189,12 +187,6 @@ class EdgeService(Sink):
             "alarms_annunciated": annunciated,
             "commands": {"accepted": self.commands.accepted, "refused": self.commands.refused},
         }
-
-
-def _compile_kernels() -> None:
-    seconds = warm_up()
-    if seconds > 1.0:
-        log.warning("Compiled the detection kernels in %.1f s (cached for the next start)", seconds)
 
 
 def _quota(site: Site) -> int:

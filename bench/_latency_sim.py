@@ -29,12 +29,13 @@ import bisect
 import json
 import logging
 import math
-import signal
 import sys
 import time
 import zlib
 from pathlib import Path
 from typing import Any
+
+from _sim_process import serve_until_stopped  # bench/ is on sys.path: run as a script
 
 from gateway.config import Device, load_site
 from gateway.profiles import Kind, Point
@@ -80,15 +81,7 @@ class StepSchedule:
 
 
 async def _serve(site_path: Path, source: StepSchedule) -> None:
-    site = load_site(site_path)
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    loop.add_reader(sys.stdin.fileno(), lambda: stop.set() if not sys.stdin.read(1) else None)
-    async with Simulator(site, source=source):
-        print("READY", flush=True)
-        await stop.wait()
+    await serve_until_stopped(Simulator(load_site(site_path), source=source))
 
 
 def main(argv: list[str] | None = None) -> int:

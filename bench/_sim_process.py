@@ -22,17 +22,24 @@ from gateway.config import load_site
 from gateway.simulator.server import Simulator
 
 
-async def _serve(site_path: Path, scenario: str, seed: int) -> None:
-    site = load_site(site_path)
+async def serve_until_stopped(simulator: Simulator) -> None:
+    """Serve, print READY, and stop on SIGTERM/SIGINT or when stdin closes.
+
+    Shared by the bench simulator processes (this one and bench/_latency_sim.py).
+    """
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     # Closing our stdin (or the parent dying) stops the simulator too.
     loop.add_reader(sys.stdin.fileno(), lambda: stop.set() if not sys.stdin.read(1) else None)
-    async with Simulator(site, scenario, seed):
+    async with simulator:
         print("READY", flush=True)
         await stop.wait()
+
+
+async def _serve(site_path: Path, scenario: str, seed: int) -> None:
+    await serve_until_stopped(Simulator(load_site(site_path), scenario, seed))
 
 
 def main(argv: list[str] | None = None) -> int:

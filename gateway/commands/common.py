@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 from collections.abc import Awaitable, Callable
 from importlib import resources
@@ -12,7 +13,13 @@ from pathlib import Path
 
 from gateway.config import Site, load_site
 
-__all__ = ["DEMO_SITE", "add_site_argument", "load_site_arg", "run_until_stopped"]
+__all__ = [
+    "DEMO_SITE",
+    "add_site_argument",
+    "add_state_dir_argument",
+    "load_site_arg",
+    "run_until_stopped",
+]
 
 DEMO_SITE = "embedded demo site (gateway/data/site-demo.yaml)"
 
@@ -25,6 +32,16 @@ def add_site_argument(parser: argparse.ArgumentParser, required: bool) -> None:
         required=required,
         help="site file (YAML) listing the devices"
         + ("" if required else f"; default: {DEMO_SITE}"),
+    )
+
+
+def add_state_dir_argument(parser: argparse.ArgumentParser) -> None:
+    """--state-dir: where the edge agent keeps its journal and outbox (SQLite files)."""
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path(os.environ.get("HAZARD_STATE_DIR", "state")),
+        help="the edge agent's journal and outbox folder (default: $HAZARD_STATE_DIR or ./state)",
     )
 
 

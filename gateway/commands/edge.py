@@ -16,7 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from gateway.alarms.commands import load_operator_keys
-from gateway.commands.common import add_site_argument, load_site_arg, run_until_stopped
+from gateway.commands.common import (
+    add_site_argument,
+    add_state_dir_argument,
+    load_site_arg,
+    run_until_stopped,
+)
 from gateway.config import Site
 from gateway.console import ConsoleSink
 from gateway.edge.service import EdgeService
@@ -43,12 +48,7 @@ def register(commands: Any) -> None:
     parser.add_argument("--mqtt-protocol", choices=("auto", "5", "3.1.1"), default="auto")
     parser.add_argument("--telemetry-qos", type=int, choices=(0, 1), default=0)
     parser.add_argument("--operator-keys", type=Path, metavar="FILE")
-    parser.add_argument(
-        "--state-dir",
-        type=Path,
-        default=Path(os.environ.get("HAZARD_STATE_DIR", "state")),
-        help="journal and outbox folder (default: $HAZARD_STATE_DIR or ./state)",
-    )
+    add_state_dir_argument(parser)
     parser.add_argument("--duration", type=float, help="stop after this many seconds")
     parser.add_argument("--status-every", type=float, default=10.0, metavar="S")
     parser.set_defaults(run=run)

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-from pathlib import Path
 from typing import Any
 
 from gateway.alarms.journal import AlarmJournal
+from gateway.commands.common import add_state_dir_argument
 
 __all__ = ["register"]
 
@@ -27,12 +26,7 @@ def register(commands: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--state-dir",
-        type=Path,
-        default=Path(os.environ.get("HAZARD_STATE_DIR", "state")),
-        help="the edge agent's state folder (default: $HAZARD_STATE_DIR or ./state)",
-    )
+    add_state_dir_argument(parser)
     parser.add_argument(
         "--open", action="store_true", help="only activations that still lack a disposition"
     )

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import math
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from tests.harness import TOOLS
+from tests.harness.bench import run_quick_bench
 
-ROOT = Path(__file__).resolve().parents[3]
 TOTAL = re.compile(
     r"^total\s+\(step -> subscriber\)\s+n\s+(?P<n>\d+)\s+p50\s+(?P<p50>\S+)\s+p90\s+\S+\s+"
     r"p99\s+(?P<p99>\S+)\s+max\s+\S+\s+ms$",
@@ -26,14 +23,7 @@ TOTAL = re.compile(
 def test_quick_bench_measures_alarm_latency() -> None:
     if TOOLS["mosquitto"].find() is None:
         pytest.skip("needs mosquitto (apt-get install mosquitto)")
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "latency.py"), "--quick"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=90,
-        check=False,
-    )
+    done = run_quick_bench("latency.py", timeout=90)
     assert done.returncode == 0, done.stdout + done.stderr
     found = TOTAL.search(done.stdout)
     assert found is not None, done.stdout

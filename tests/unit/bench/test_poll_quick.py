@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
+from tests.harness.bench import run_quick_bench
+
 ROW = re.compile(
     r"^\s*(?P<conns>[14])\s+(?P<regs>10|125)\s+.+?\s+(?P<ours>[\d,]+)\s+(?P<c>[\d,]+)\s+"
     r"(?P<ratio>\d+\.\d+)\s+(?P<pts>[\d,]+)\s+(?P<cpu>\d+\.\d)\s+(?P<ptscpu>[\d,]+)\s"
@@ -26,14 +25,7 @@ def _number(text: str) -> float:
 def test_quick_bench_prints_the_matrix_with_live_figures() -> None:
     if shutil.which("gcc") is None or not Path("/usr/include/modbus/modbus.h").exists():
         pytest.skip("needs gcc and libmodbus-dev (apt-get install gcc libmodbus-dev)")
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "poll.py"), "--quick"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=90,
-        check=False,
-    )
+    done = run_quick_bench("poll.py", timeout=90)
     assert done.returncode == 0, done.stdout + done.stderr
     rows = [m for line in done.stdout.splitlines() if (m := ROW.match(line))]
     cells = {(int(m["conns"]), int(m["regs"])) for m in rows}

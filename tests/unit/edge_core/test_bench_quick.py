@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
+
+from tests.harness.bench import run_quick_bench
 
 
 @pytest.mark.slow
 def test_bench_quick() -> None:
-    root = Path(__file__).resolve().parents[3]
-    proc = subprocess.run(
-        [sys.executable, str(root / "bench" / "detect.py"), "--quick"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        cwd=root,
-    )
+    proc = run_quick_bench("detect.py", timeout=300)
     assert proc.returncode == 0, proc.stderr
     for figure in (
         "memory-read limit",

@@ -14,8 +14,8 @@ from typing import TextIO
 
 import numpy as np
 
-from gateway.alarms.events import AlarmEvent
 from gateway.config import Device
+from gateway.contracts.alarm import AlarmEvent
 from gateway.edge.agent import Sink
 from gateway.edge.samples import PollSample
 

@@ -12,6 +12,7 @@ third-party exceptions are wrapped at the boundary where they occur::
     │   ├── DeviceTimeout          no answer within the timeout
     │   └── DeviceExceptionResponse the device answered with a Modbus exception code
     ├── DecodeError          registers could not be turned into a value
+    ├── ContractError        an MQTT payload or topic breaks the contract (gateway.contracts)
     ├── JournalError         the alarm journal cannot be used (gateway.alarms.journal)
     ├── OutboxError          the outbox cannot be used (gateway.outbox)
     └── CommandError         an operator command was refused (gateway.alarms.lifecycle)
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "ConfigError",
+    "ContractError",
     "DecodeError",
     "DeviceConnectError",
     "DeviceError",
@@ -92,3 +94,22 @@ class DeviceExceptionResponse(DeviceError):
 
 class DecodeError(GatewayError):
     """Registers could not be turned into a value."""
+
+
+class ContractError(GatewayError):
+    """A payload or topic from the network breaks the MQTT contract (docs/mqtt.md).
+
+    ``what`` is the payload type, ``field`` the dotted field path ("" for the whole
+    payload), ``value`` the offending value and ``rule`` the rule it broke.
+    """
+
+    def __init__(self, what: str, field: str, value: object, rule: str) -> None:
+        self.what = what
+        self.field = field
+        self.value = value
+        self.rule = rule
+        shown = repr(value)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        where = f" field {field!r}" if field else ""
+        super().__init__(f"{what}:{where} {rule} (got {shown})")

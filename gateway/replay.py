@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 from edge_core import Detector
-from gateway.alarms.events import AlarmEvent, AlarmKind, AlarmState
 from gateway.config import Device, Site
+from gateway.contracts.alarm import AlarmEvent, AlarmKind, AlarmState
 from gateway.edge.detection import alarm_kind, channel_config
 from gateway.errors import ConfigError, Problem
 from gateway.timeutil import parse_ts

@@ -10,22 +10,27 @@ the alarm state refuses, changes nothing and gets a reply saying exactly why.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import math
 import os
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError
-
-from gateway.alarms.events import AlarmKind
 from gateway.alarms.lifecycle import AlarmKey, AlarmManager, CommandError
-from gateway.modelbase import FrozenModel
+from gateway.contracts.command import (
+    ACTIONS,
+    MAX_COMMAND_PAYLOAD,
+    REQUEST_ID_PATTERN,
+    CommandRequest,
+    reply_body,
+    sign_command,
+)
+from gateway.errors import ContractError
 from gateway.timeutil import parse_ts
 
 __all__ = [
@@ -36,38 +41,9 @@ __all__ = [
     "sign_command",
 ]
 
-ACTIONS = ("ack", "shelve", "unshelve", "out_of_service", "return_to_service", "disposition")
 MAX_CLOCK_SKEW_S = 300.0
+_REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
 SEEN_REQUESTS = 10_000
-
-
-class CommandRequest(FrozenModel):
-    """The JSON body of a command (docs/mqtt.md)."""
-
-    # one topic level: the reply goes to .../reply/{request_id}
-    request_id: str = Field(min_length=8, max_length=64, pattern=r"^[^/+#\x00]+$")
-    by: str = Field(min_length=1, max_length=64)
-    ts: str
-    sig: str = Field(min_length=64, max_length=64)
-    device: str | None = None
-    point: str | None = None
-    kind: AlarmKind | None = None
-    activation_id: str | None = None
-    note: str = Field("", max_length=500)
-    duration_s: float | None = None
-    cause: str = Field("", max_length=500)
-    action: str = Field("", max_length=500)
-
-
-def canonical(body: Mapping[str, Any]) -> bytes:
-    """The bytes that are signed: the body without ``sig``, sorted keys, no spaces."""
-    unsigned = {k: v for k, v in body.items() if k != "sig"}
-    return json.dumps(unsigned, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def sign_command(body: Mapping[str, Any], key: bytes) -> str:
-    """The hex HMAC-SHA256 of ``body`` (what a panel or a script sends as ``sig``)."""
-    return hmac.new(key, canonical(body), hashlib.sha256).hexdigest()
 
 
 def load_operator_keys(path: Path | None = None) -> dict[str, bytes]:
@@ -114,13 +90,9 @@ class CommandProcessor:
             event = self._apply(action, request)
         except CommandError as exc:
             self.refused += 1
-            return {
-                "request_id": request_id,
-                "ok": False,
-                "error": {"code": exc.code, "message": str(exc)},
-            }
+            return reply_body(request_id, code=exc.code, message=str(exc))
         self.accepted += 1
-        return {"request_id": request_id, "ok": True, "event": event}
+        return reply_body(request_id, event=event)
 
     def _authenticate(self, action: str, payload: bytes) -> CommandRequest:
         if action not in ACTIONS:
@@ -128,10 +100,10 @@ class CommandProcessor:
                 "unknown_action", f"unknown command {action!r}; known: {', '.join(ACTIONS)}"
             )
         try:
-            body = json.loads(payload)
-            request = CommandRequest.model_validate(body)
-        except (ValueError, ValidationError, RecursionError) as exc:  # deep nesting recurses
-            raise CommandError("malformed", f"malformed command: {_first_line(exc)}") from None
+            request = CommandRequest.from_payload(payload)
+        except ContractError as exc:
+            raise CommandError("malformed", f"malformed {exc}") from None
+        body = json.loads(payload)
         if not self.keys:
             raise CommandError(
                 "unauthorised", "commands are disabled: no operator keys are configured"
@@ -194,16 +166,17 @@ def _duration(request: CommandRequest) -> float:
 
 
 def _request_id_of(payload: bytes) -> str | None:
+    """The command's ``request_id`` if it is a valid one, else None (reply on ``unknown``).
+
+    It becomes a topic level of the reply: an id that is too long, holds a control
+    character or a lone surrogate would make the publish fail or the broker disconnect us.
+    """
+    if len(payload) > MAX_COMMAND_PAYLOAD:
+        return None
     try:
         value = json.loads(payload).get("request_id")
     except (ValueError, AttributeError, RecursionError):
         return None
-    return value if isinstance(value, str) else None
-
-
-def _first_line(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "body"
-        return f"{where}: {err['msg']}"
-    return str(exc).splitlines()[0]
+    if isinstance(value, str) and _REQUEST_ID.fullmatch(value):
+        return value
+    return None

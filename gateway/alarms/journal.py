@@ -15,7 +15,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.alarms.events import AlarmEvent
+from gateway.contracts.alarm import AlarmEvent
 from gateway.errors import GatewayError
 
 __all__ = ["AlarmJournal", "JournalError", "StoredAlarm"]

@@ -28,11 +28,18 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
-from gateway.alarms.events import AlarmEvent, AlarmKind, AlarmState, level_of, rfc3339
 from gateway.alarms.journal import AlarmJournal, JournalError, StoredAlarm
-from gateway.alarms.model import Alarm, AlarmKey, CommandError, IsaState, hazard_rank
+from gateway.alarms.model import (
+    DEVICE_POINT,
+    Alarm,
+    AlarmKey,
+    CommandError,
+    IsaState,
+    Transition,
+    hazard_rank,
+)
 from gateway.config import Site
-from gateway.edge.detection import DEVICE_POINT, Transition
+from gateway.contracts.alarm import AlarmEvent, AlarmKind, AlarmState, level_of, rfc3339
 
 __all__ = ["Alarm", "AlarmKey", "AlarmManager", "CommandError", "IsaState"]
 

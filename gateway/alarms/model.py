@@ -1,26 +1,41 @@
-"""The alarm model: ISA-18.2 states, the key of an alarm, its state, command errors."""
+"""The alarm model: transitions in, ISA-18.2 states, the key of an alarm, command errors.
+
+:class:`Transition` is what detection hands the lifecycle: it lives here, in the lowest
+part that needs it, so the lifecycle never imports the poller's package.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
-from gateway.alarms.events import AlarmKind
+from gateway.contracts.alarm import AlarmKind, IsaState
 from gateway.errors import GatewayError
 from gateway.profiles import Kind
 
-__all__ = ["Alarm", "AlarmKey", "CommandError", "IsaState", "hazard_rank"]
+__all__ = [
+    "DEVICE_POINT",
+    "Alarm",
+    "AlarmKey",
+    "CommandError",
+    "IsaState",
+    "Transition",
+    "hazard_rank",
+]
+
+DEVICE_POINT = "_device"  # alarm "point" of device-wide conditions (cannot clash: keys start a-z)
 
 
-class IsaState(StrEnum):
-    """ISA-18.2 alarm states."""
+@dataclass(frozen=True)
+class Transition:
+    """An alarm condition of one point became active or inactive at ``ts``."""
 
-    NORMAL = "normal"
-    UNACK = "unack"
-    ACKED = "acked"
-    RTN_UNACK = "rtn_unack"
-    SHELVED = "shelved"
-    OUT_OF_SERVICE = "out_of_service"
+    device: str
+    point: str
+    kind: AlarmKind
+    active: bool
+    value: float
+    limit: float
+    ts: float
 
 
 class CommandError(GatewayError):

@@ -23,10 +23,10 @@ import aiomqtt
 from gateway.commands.common import add_site_argument, load_site_arg, run_until_stopped
 from gateway.config import Site, with_tcp_ports
 from gateway.console import ConsoleSink
+from gateway.contracts.topics import ROOT
 from gateway.edge.service import EdgeService
 from gateway.mqtt.embedded import EmbeddedBroker
 from gateway.mqtt.publisher import MqttSettings
-from gateway.mqtt.topics import ROOT
 from gateway.netutil import free_port, redact_url
 from gateway.simulator.scenarios import SCENARIOS
 from gateway.simulator.server import Simulator

@@ -12,9 +12,11 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 
-from gateway.alarms.events import AlarmEvent
+from gateway.alarms.model import Transition
 from gateway.config import Device, Site
-from gateway.edge.detection import DeviceDetector, TelemetryWindow, Transition
+from gateway.contracts.alarm import AlarmEvent
+from gateway.contracts.telemetry import TelemetryWindow
+from gateway.edge.detection import DeviceDetector
 from gateway.edge.link import ModbusLink, link_key, open_link
 from gateway.edge.poller import DevicePoller
 from gateway.edge.samples import PollSample

@@ -9,29 +9,21 @@ that keep the acquisition time of the sample that caused them.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from edge_core import AlarmKind as CoreKind
 from edge_core import ChannelConfig, Detector
-from gateway.alarms.events import AlarmKind
+from gateway.alarms.model import DEVICE_POINT, Transition
 from gateway.config import Device
+from gateway.contracts.alarm import AlarmKind
+from gateway.contracts.telemetry import PointWindow, TelemetryWindow
 from gateway.edge.samples import PollSample
 from gateway.profiles import Point
 
-__all__ = [
-    "DEVICE_POINT",
-    "DeviceDetector",
-    "PointWindow",
-    "TelemetryWindow",
-    "Transition",
-    "alarm_kind",
-    "channel_config",
-]
+__all__ = ["DeviceDetector", "alarm_kind", "channel_config"]
 
 HEARTBEAT_S = 60.0
-DEVICE_POINT = "_device"  # alarm "point" of device-wide conditions (cannot clash: keys start a-z)
 
 _KIND = {
     CoreKind.LL: AlarmKind.LL,
@@ -42,41 +34,6 @@ _KIND = {
     CoreKind.FAULT: AlarmKind.FAULT,
     CoreKind.COMM: AlarmKind.COMM,
 }
-
-
-@dataclass(frozen=True)
-class Transition:
-    """An alarm condition of one point became active or inactive at ``ts``."""
-
-    device: str
-    point: str
-    kind: AlarmKind
-    active: bool
-    value: float
-    limit: float
-    ts: float
-
-
-@dataclass(frozen=True)
-class PointWindow:
-    """Aggregates of one point over one telemetry window."""
-
-    key: str
-    min: float
-    max: float
-    mean: float
-    last: float
-    count: int
-
-
-@dataclass(frozen=True)
-class TelemetryWindow:
-    """One device's reported points for the window starting at ``start``."""
-
-    device: str
-    start: float
-    window_s: float
-    points: tuple[PointWindow, ...]
 
 
 def channel_config(point: Point, window_s: float) -> ChannelConfig:

@@ -24,16 +24,15 @@ from pathlib import Path
 from typing import Any
 
 from gateway.alarms.commands import CommandProcessor
-from gateway.alarms.events import AlarmEvent
 from gateway.alarms.journal import AlarmJournal, JournalError
 from gateway.alarms.lifecycle import AlarmKey, AlarmManager
 from gateway.config import Device, Site
+from gateway.contracts.alarm import AlarmEvent
+from gateway.contracts.telemetry import TelemetryWindow
+from gateway.contracts.topics import alarm_topic, telemetry_topic
 from gateway.edge.agent import EdgeAgent, Sink
-from gateway.edge.detection import TelemetryWindow
 from gateway.edge.samples import PollSample
-from gateway.mqtt.payloads import telemetry_payload
 from gateway.mqtt.publisher import MqttPublisher, MqttSettings
-from gateway.mqtt.topics import alarm_topic, telemetry_topic
 from gateway.outbox import Lane, Outbox, OutboxError, default_quota
 
 __all__ = ["EdgeService"]
@@ -108,7 +107,7 @@ class EdgeService(Sink):
         if self.publisher is None:
             return
         topic = telemetry_topic(self.site.enterprise, self.site.site, window.device)
-        payload = json.dumps(telemetry_payload(window)).encode()
+        payload = json.dumps(window.to_dict()).encode()
         self.outbox.put(Lane.TELEMETRY, topic, payload, self.publisher.settings.telemetry_qos)
         self.publisher.notify()
 

@@ -25,7 +25,7 @@ from urllib.parse import urlparse
 
 import aiomqtt
 
-from gateway.mqtt.topics import command_filter, reply_topic, status_topic
+from gateway.contracts.topics import command_filter, reply_topic, status_topic
 from gateway.outbox import Lane, Outbox, OutboxError, OutboxMessage, mark_replayed
 from gateway.timeutil import rfc3339
 

@@ -20,10 +20,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 import gateway.outbox as outbox_pkg
-from gateway.edge.detection import PointWindow, TelemetryWindow
+from gateway.contracts.telemetry import PointWindow, TelemetryWindow
+from gateway.contracts.topics import alarm_topic, telemetry_topic
 from gateway.errors import GatewayError
-from gateway.mqtt.payloads import telemetry_payload
-from gateway.mqtt.topics import alarm_topic, telemetry_topic
 from gateway.outbox import (
     Lane,
     Outbox,
@@ -69,7 +68,7 @@ def real_telemetry(device: str, start: float, points: int, rng: random.Random) -
         for k in range(points)
     )
     window = TelemetryWindow(device, start, 5.0, pts)
-    return json.dumps(telemetry_payload(window)).encode()
+    return json.dumps(window.to_dict()).encode()
 
 
 def tele(device: str = "gas-01", n: int = 0) -> tuple[Lane, str, bytes, int]:

@@ -12,9 +12,8 @@ import pytest
 
 from gateway.commands.common import load_site_arg
 from gateway.config import with_tcp_ports
-from gateway.edge.detection import TelemetryWindow
+from gateway.contracts.telemetry import TelemetryWindow
 from gateway.edge.service import EdgeService
-from gateway.mqtt.payloads import telemetry_payload
 from gateway.mqtt.publisher import MqttSettings
 from gateway.netutil import free_port
 from gateway.simulator.server import Simulator
@@ -36,7 +35,7 @@ class Recorder(EdgeService):
 
     def on_telemetry(self, window: TelemetryWindow) -> None:
         super().on_telemetry(window)
-        self.queued.append(json.loads(json.dumps(telemetry_payload(window))))
+        self.queued.append(json.loads(json.dumps(window.to_dict())))
 
 
 async def test_alarms_and_telemetry_survive_a_30_s_broker_outage(

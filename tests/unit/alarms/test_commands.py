@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from gateway.alarms.commands import CommandProcessor, load_operator_keys, sign_command
-from gateway.alarms.events import AlarmEvent, AlarmKind
 from gateway.alarms.journal import AlarmJournal
 from gateway.alarms.lifecycle import AlarmManager, IsaState
+from gateway.alarms.model import Transition
 from gateway.commands.common import load_site_arg
-from gateway.edge.detection import Transition
+from gateway.contracts.alarm import AlarmEvent, AlarmKind
 from gateway.timeutil import rfc3339
 
 NOW = 1_800_000_000.0

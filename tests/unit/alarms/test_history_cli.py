@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from gateway.alarms.events import AlarmEvent, AlarmKind
 from gateway.alarms.journal import AlarmJournal
 from gateway.alarms.lifecycle import AlarmKey, AlarmManager
+from gateway.alarms.model import Transition
 from gateway.cli import main
 from gateway.commands.common import load_site_arg
-from gateway.edge.detection import Transition
+from gateway.contracts.alarm import AlarmEvent, AlarmKind
 
 NOW = 1_800_000_000.0
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from gateway.alarms.events import AlarmEvent, AlarmKind, AlarmState
 from gateway.alarms.journal import AlarmJournal
 from gateway.alarms.lifecycle import AlarmKey, AlarmManager, CommandError, IsaState
+from gateway.alarms.model import Transition
 from gateway.commands.common import load_site_arg
 from gateway.config import Site
-from gateway.edge.detection import Transition
+from gateway.contracts.alarm import AlarmEvent, AlarmKind, AlarmState
 
 
 class Clock:

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from gateway.alarms.events import AlarmEvent, AlarmKind
 from gateway.alarms.journal import JournalError
 from gateway.alarms.lifecycle import AlarmKey
+from gateway.alarms.model import Transition
 from gateway.commands.common import load_site_arg
+from gateway.contracts.alarm import AlarmEvent, AlarmKind
 from gateway.edge.agent import Sink
-from gateway.edge.detection import Transition
 from gateway.edge.service import EdgeService
 from gateway.mqtt.publisher import MqttSettings
 from gateway.outbox import Lane, OutboxError

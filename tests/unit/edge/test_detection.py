@@ -7,9 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from gateway.alarms.events import AlarmKind
+from gateway.alarms.model import DEVICE_POINT
 from gateway.config import Device, DeviceConfig, TcpEndpoint, resolve_profile
-from gateway.edge.detection import DEVICE_POINT, DeviceDetector, channel_config
+from gateway.contracts.alarm import AlarmKind
+from gateway.edge.detection import DeviceDetector, channel_config
 from gateway.edge.samples import PollSample, Quality
 
 T0 = 1_800_000_000.0

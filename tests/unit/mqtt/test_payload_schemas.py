@@ -13,12 +13,12 @@ import jsonschema
 import pytest
 
 from gateway.alarms.commands import CommandProcessor, sign_command
-from gateway.alarms.events import AlarmEvent, AlarmKind
 from gateway.alarms.journal import AlarmJournal
 from gateway.alarms.lifecycle import AlarmKey, AlarmManager
+from gateway.alarms.model import Transition
 from gateway.commands.common import load_site_arg
-from gateway.edge.detection import PointWindow, TelemetryWindow, Transition
-from gateway.mqtt.payloads import telemetry_payload
+from gateway.contracts.alarm import AlarmEvent, AlarmKind
+from gateway.contracts.telemetry import PointWindow, TelemetryWindow
 from gateway.mqtt.publisher import MqttPublisher, MqttSettings
 from gateway.outbox import Outbox, mark_replayed
 from gateway.timeutil import rfc3339
@@ -85,7 +85,7 @@ def test_telemetry_payload_matches_the_schema() -> None:
             PointWindow("status", nan, nan, nan, nan, 0),
         ),
     )
-    text = json.dumps(telemetry_payload(window), allow_nan=False)  # strict JSON, no NaN
+    text = json.dumps(window.to_dict(), allow_nan=False)  # strict JSON, no NaN
     payload = json.loads(text)
     _validator("telemetry.json").validate(payload)
     assert payload["points"]["status"]["mean"] is None

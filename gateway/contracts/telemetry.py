@@ -1,0 +1,106 @@
+"""The telemetry window: aggregates of one device's points over one window.
+
+The edge builds :class:`TelemetryWindow` from edge_core's aggregates and sends
+:meth:`TelemetryWindow.to_dict`; ingest, push and the panel parse the payload back with
+:meth:`TelemetryWindow.from_payload` (docs/schemas/telemetry.json). ``NaN`` in a window
+means "no good sample"; on the wire it is ``null``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import Field, TypeAdapter
+
+from gateway.contracts.parsing import NAME, TS_PATTERN, Finite, parse_json
+from gateway.modelbase import FrozenModel
+from gateway.timeutil import parse_ts, rfc3339
+
+__all__ = ["MAX_TELEMETRY_PAYLOAD", "PointWindow", "TelemetryWindow"]
+
+MAX_TELEMETRY_PAYLOAD = 256 * 1024
+
+
+@dataclass(frozen=True)
+class PointWindow:
+    """Aggregates of one point over one telemetry window (NaN: no good sample)."""
+
+    key: str
+    min: float
+    max: float
+    mean: float
+    last: float
+    count: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """The wire form of one point (NaN becomes null)."""
+        return {
+            "min": _json_number(self.min),
+            "max": _json_number(self.max),
+            "mean": _json_number(self.mean),
+            "last": _json_number(self.last),
+            "count": self.count,
+        }
+
+
+@dataclass(frozen=True)
+class TelemetryWindow:
+    """One device's reported points for the window starting at ``start`` (epoch s)."""
+
+    device: str
+    start: float
+    window_s: float
+    points: tuple[PointWindow, ...]
+    replayed: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """One telemetry window of one device (docs/mqtt.md, schema telemetry.json)."""
+        out: dict[str, Any] = {
+            "device": self.device,
+            "ts": rfc3339(self.start),
+            "window_s": self.window_s,
+            "points": {p.key: p.to_dict() for p in self.points},
+        }
+        if self.replayed:
+            out["replayed"] = True
+        return out
+
+    @classmethod
+    def from_payload(cls, payload: bytes | str) -> TelemetryWindow:
+        """Parse and validate a telemetry payload; ContractError names the field."""
+        wire = parse_json(_ADAPTER, payload, "telemetry", MAX_TELEMETRY_PAYLOAD)
+        points = tuple(
+            PointWindow(key, _nan(p.min), _nan(p.max), _nan(p.mean), _nan(p.last), p.count)
+            for key, p in wire.points.items()
+        )
+        return cls(wire.device, parse_ts(wire.ts), wire.window_s, points, bool(wire.replayed))
+
+
+class _PointWire(FrozenModel):
+    min: Finite | None
+    max: Finite | None
+    mean: Finite | None
+    last: Finite | None
+    count: Annotated[int, Field(ge=0)]
+
+
+class _WindowWire(FrozenModel):
+    device: NAME
+    ts: Annotated[str, Field(pattern=TS_PATTERN)]
+    window_s: Annotated[float, Field(gt=0, le=86400)]
+    points: Annotated[dict[NAME, _PointWire], Field(max_length=4096)]
+    replayed: bool | None = None
+
+
+_ADAPTER: TypeAdapter[_WindowWire] = TypeAdapter(_WindowWire)
+
+
+def _json_number(value: float) -> float | None:
+    """NaN/inf are not JSON: a window without good samples reports null."""
+    return value if math.isfinite(value) else None
+
+
+def _nan(value: float | None) -> float:
+    return math.nan if value is None else value

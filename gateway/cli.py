@@ -2,23 +2,43 @@
 
 Each subcommand lives in its own module under gateway/commands/ and registers its
 parser here; user mistakes (a bad profile, a missing file) print a located error and
-exit 2, never a traceback.
+exit 2, never a traceback, while a bug shows its traceback.
+
+Cold start: a command module imports only what its parser needs (argparse, the config
+models); what its ``run`` needs (numba kernels, pymodbus, MQTT, the web server) is
+imported inside ``run``, so ``--help`` and light commands start in well under a second
+on a fresh machine, with an empty numba cache.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
 from collections.abc import Sequence
 
-from gateway.commands import demo, edge, history, probe, profiles, replay, simulate
 from gateway.errors import ConfigError, GatewayError
 
 __all__ = ["build_parser", "main"]
 
 EXIT_USER_ERROR = 2
+# One module per subcommand under gateway/commands/, in the order `--help` lists them.
+COMMANDS = (
+    "demo",
+    "simulate",
+    "edge",
+    "site",
+    "profiles",
+    "probe",
+    "replay",
+    "history",
+    "ack",
+    "ingest",
+    "push",
+    "web",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,7 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (demo, simulate, edge, profiles, probe, replay, history):
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"gateway.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"gateway.commands.{name}":
+                raise
+            continue  # a subcommand still being built in this checkout
         module.register(commands)
     return parser
 

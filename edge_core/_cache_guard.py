@@ -34,12 +34,13 @@ def fingerprint() -> str:
 
 
 def _cache_dirs() -> list[Path]:
-    dirs = [HERE / "__pycache__"]
     # numba names its cache folders like this for every locator that is not __pycache__
     subpath = _CacheLocator.get_suitable_cache_subpath(str(HERE / "_kernels.py"))  # type: ignore[no-untyped-call]
     cache_dir = getattr(config, "CACHE_DIR", "")
-    if cache_dir:
-        dirs.append(Path(cache_dir) / subpath)
+    if cache_dir:  # NUMBA_CACHE_DIR wins over every other place: only it is read
+        folder = Path(cache_dir) / subpath
+        return [folder] if folder.is_dir() else []
+    dirs = [HERE / "__pycache__"]
     try:
         from numba.misc.appdirs import AppDirs  # noqa: PLC0415 - numba's user-wide cache
 

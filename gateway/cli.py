@@ -14,16 +14,19 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import logging
 import os
 import sys
 from collections.abc import Sequence
 
+from gateway.commands.common import tolerate_closed_stdout
 from gateway.errors import ConfigError, GatewayError
 
 __all__ = ["build_parser", "main"]
 
 EXIT_USER_ERROR = 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer killed by the pipe
 # One module per subcommand under gateway/commands/, in the order `--help` lists them.
 COMMANDS = (
     "demo",
@@ -52,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Start with `hazard-gateway demo`. Docs: docs/profiles.md, docs/operations.md.",
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {_version()}", help="print the version"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         try:
@@ -64,6 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    try:
+        return importlib.metadata.version("hazard-gateway")
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout, not installed
+        return "(not installed)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     parser = build_parser()
@@ -74,15 +87,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     # the first failure of a device (and repeats at DEBUG), so keep pymodbus for -vv.
     logging.getLogger("pymodbus").setLevel(logging.DEBUG if args.verbose >= 2 else logging.CRITICAL)
     try:
-        return int(args.run(args))
+        with tolerate_closed_stdout():  # `... | head`: keeps the command's own exit status
+            return int(args.run(args))
     except ConfigError as exc:
         print(f"error: {len(exc.problems)} problem(s):", file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return EXIT_USER_ERROR
-    except BrokenPipeError:  # `hazard-gateway ... | head`: the reader left, not an error
+    except BrokenPipeError:  # a write around sys.stdout: the command stopped half-way
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+        return EXIT_BROKEN_PIPE
     except (GatewayError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from gateway.errors import ConfigError, Problem, SiteError
 from gateway.modelbase import FrozenModel, parse_model
@@ -33,10 +33,13 @@ from gateway.yamlsource import FieldPath, SourceDoc, load_yaml_file
 __all__ = [
     "Device",
     "DeviceConfig",
+    "DeviceRegulator",
     "PointOverride",
+    "PointRegulator",
     "SerialEndpoint",
     "Site",
     "SiteConfig",
+    "SiteRegulator",
     "TcpEndpoint",
     "load_site",
     "resolve_profile",
@@ -67,8 +70,54 @@ class SerialEndpoint(FrozenModel):
         return (self.baudrate, self.parity, self.stopbits, self.bytesize)
 
 
+_CODE = r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$"
+# GB 32100-2015 unified social credit code: 18 characters of this alphabet, the last a
+# check character computed from the first 17 with these weights.
+_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def uscc_check_char(first17: str) -> str:
+    """The GB 32100-2015 check character of the first 17 characters of a credit code."""
+    total = sum(_USCC_ALPHABET.index(c) * w for c, w in zip(first17, _USCC_WEIGHTS, strict=True))
+    return _USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+class SiteRegulator(FrozenModel):
+    """The enterprise as the regulator's platform knows it."""
+
+    credit_code: str = Field(description="unified social credit code (统一社会信用代码), 18 chars")
+    name: str = ""
+
+    @field_validator("credit_code")
+    @classmethod
+    def _valid_uscc(cls, value: str) -> str:
+        if len(value) != 18 or any(c not in _USCC_ALPHABET for c in value):
+            msg = "must be 18 characters of 0-9 and A-Y without I, O, S, V, Z (GB 32100-2015)"
+            raise ValueError(msg)
+        if uscc_check_char(value[:17]) != value[17]:
+            msg = f"check character should be {uscc_check_char(value[:17])!r} (GB 32100-2015)"
+            raise ValueError(msg)
+        return value
+
+
+class DeviceRegulator(FrozenModel):
+    """Regulator codes of a device: its major hazard source and equipment."""
+
+    hazard_source_code: str | None = Field(None, pattern=_CODE, description="重大危险源编码")
+    equipment_code: str | None = Field(None, pattern=_CODE, description="设备编码")
+
+
+class PointRegulator(FrozenModel):
+    """Regulator codes of a point: indicator code, equipment code and tag number."""
+
+    indicator_code: str | None = Field(None, pattern=_CODE, description="指标编码")
+    equipment_code: str | None = Field(None, pattern=_CODE, description="设备编码")
+    tag_number: str | None = Field(None, pattern=_CODE, description="位号")
+
+
 class PointOverride(FrozenModel):
-    """Site-specific changes to one profile point."""
+    """Site-specific changes to one profile point, and its regulator codes."""
 
     name: str | None = None
     kind: Kind | None = None
@@ -77,6 +126,7 @@ class PointOverride(FrozenModel):
     unit: str | None = None
     valid_range: tuple[float, float] | None = None
     alarms: AlarmSettings | None = None
+    regulator: PointRegulator | None = None
 
 
 class DeviceConfig(FrozenModel):
@@ -92,6 +142,7 @@ class DeviceConfig(FrozenModel):
     request_pause_s: float | None = Field(None, ge=0, le=10)
     telemetry_window_s: float = Field(5.0, gt=0, le=3600)
     enabled: bool = True
+    regulator: DeviceRegulator | None = None
     points: dict[str, PointOverride] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -108,6 +159,7 @@ class SiteConfig(FrozenModel):
     enterprise: str = Field(pattern=NAME_PATTERN)
     site: str = Field(pattern=NAME_PATTERN)
     description: str = ""
+    regulator: SiteRegulator | None = None
     profile_dirs: tuple[str, ...] = ()
     devices: tuple[DeviceConfig, ...] = Field(min_length=1)
 
@@ -131,6 +183,11 @@ class Device:
         if self.config.request_pause_s is not None:
             return self.config.request_pause_s
         return self.profile.request_pause_s
+
+    def point_regulator(self, key: str) -> PointRegulator | None:
+        """The regulator codes the site file gives the point ``key``, if any."""
+        override = self.config.points.get(key)
+        return override.regulator if override is not None else None
 
 
 @dataclass(frozen=True)
@@ -241,7 +298,9 @@ def _apply_overrides(
 
 def _merge_point(point: Point, override: PointOverride) -> Point:
     changes: dict[str, object] = {
-        name: getattr(override, name) for name in override.model_fields_set if name != "alarms"
+        name: getattr(override, name)
+        for name in override.model_fields_set
+        if name not in ("alarms", "regulator")
     }
     if override.alarms is not None:
         base = point.alarms or AlarmSettings()

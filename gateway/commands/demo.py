@@ -11,25 +11,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import sys
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
-
-import aiomqtt
+from typing import TYPE_CHECKING, Any
 
 from gateway.commands.common import add_site_argument, load_site_arg, run_until_stopped
+from gateway.commands.edge import load_edge_runtime
 from gateway.config import Site, with_tcp_ports
-from gateway.console import ConsoleSink
-from gateway.contracts.topics import ROOT
-from gateway.edge.service import EdgeService
-from gateway.mqtt.embedded import EmbeddedBroker
-from gateway.mqtt.publisher import MqttSettings
 from gateway.netutil import free_port, redact_url
 from gateway.simulator.scenarios import SCENARIOS
-from gateway.simulator.server import Simulator
+
+if TYPE_CHECKING:
+    from gateway.console import ConsoleSink
+    from gateway.site import EdgeSite
 
 __all__ = ["register"]
 
@@ -43,11 +39,22 @@ def register(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_site_argument(parser, required=False)
-    parser.add_argument("--scenario", default="gas-leak", choices=sorted(SCENARIOS))
+    parser.add_argument(
+        "--scenario",
+        default="gas-leak",
+        choices=sorted(SCENARIOS),
+        help="hazard scenario the simulator plays (default gas-leak)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="scenario noise seed (default 0)")
     parser.add_argument("--duration", type=float, help="stop after this many seconds")
     parser.add_argument("--mqtt", metavar="URL", help="use this broker instead of the embedded one")
-    parser.add_argument("--status-every", type=float, default=5.0, metavar="S")
+    parser.add_argument(
+        "--status-every",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="seconds between console status lines (default 5)",
+    )
     parser.add_argument(
         "--keep-ports", action="store_true", help="serve devices on the site file's own ports"
     )
@@ -59,9 +66,12 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo until Ctrl-C or --duration."""
+    from gateway.console import ConsoleSink  # noqa: PLC0415
+
     site = load_site_arg(args.site)
     if not args.keep_ports:
         site = with_tcp_ports(site, lambda host, _port: free_port(host))
+    load_edge_runtime()
     console = ConsoleSink()
     received: dict[str, int] = {"alarms": 0, "telemetry": 0}
     run_until_stopped(lambda stop: _demo(args, site, console, received, stop), args.duration)
@@ -80,38 +90,28 @@ async def _demo(
     received: dict[str, int],
     stop: asyncio.Event,
 ) -> None:
+    from gateway.mqtt.publisher import MqttSettings  # noqa: PLC0415
+    from gateway.simulator.server import Simulator  # noqa: PLC0415
+    from gateway.site import EdgeSite  # noqa: PLC0415
+
     with contextlib.ExitStack() as stack:
         state = args.state_dir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
         async with Simulator(site, args.scenario, args.seed), _broker(args.mqtt) as url:
             protocol = "auto" if args.mqtt else "3.1.1"  # the embedded broker speaks 3.1.1
             settings = MqttSettings.from_url(url, client_id=f"edge-{site.site}", protocol=protocol)
-            service = EdgeService(site, state, settings, sinks=[console])
+            service = EdgeSite(site, state, settings, sinks=[console])
             stack.callback(service.close)
             _banner(site, args, url)
-
-            def extra() -> str:
-                pollers = service.agent.pollers.values()
-                polls = sum(p.stats.polls for p in pollers)
-                failed = sum(p.stats.failures for p in pollers)
-                assert service.publisher is not None
-                mqtt = service.publisher.stats
-                outbox = service.outbox.stats()
-                return (
-                    f"polls {polls} failed {failed} | outbox queued {outbox.queued_alarms} "
-                    f"alarms {outbox.queued_telemetry} telemetry, thinned {outbox.thinned} | "
-                    f"mqtt {'up' if mqtt.connected else 'DOWN'} sent {mqtt.alarms_sent} alarms "
-                    f"{mqtt.telemetry_sent} telemetry, replayed {mqtt.replayed}, "
-                    f"reconnects {mqtt.reconnects} | received back {received['alarms']} alarms"
-                )
-
             await asyncio.gather(
                 service.run(stop),
-                _watch_broker(url, site, received, stop),
-                _status_loop(console, extra, args.status_every, stop),
+                _watch_broker(settings, site, received, stop),
+                _status_loop(console, service, received, args.status_every, stop),
             )
 
 
 def _banner(site: Site, args: argparse.Namespace, url: str) -> None:
+    from gateway.contracts.topics import ROOT  # noqa: PLC0415
+
     ports = sorted({d.config.tcp.port for d in site.devices if d.config.tcp})
     print(
         f"hazard-gateway demo: site {site.enterprise}/{site.site}, scenario {args.scenario} "
@@ -127,47 +127,41 @@ async def _broker(url: str | None) -> AsyncIterator[str]:
     if url is not None:
         yield url
         return
+    from gateway.mqtt.embedded import EmbeddedBroker  # noqa: PLC0415
+
     async with EmbeddedBroker(free_port()) as broker:
         yield broker.url
 
 
 async def _watch_broker(
-    url: str, site: Site, received: dict[str, int], stop: asyncio.Event
+    settings: Any, site: Site, received: dict[str, int], stop: asyncio.Event
 ) -> None:
     """Subscribe like a panel would, proving alarms arrive through the broker."""
-    settings = MqttSettings.from_url(url)
-    topic = f"{ROOT}/{site.enterprise}/{site.site}/#"
-    while not stop.is_set():
-        try:
-            async with aiomqtt.Client(
-                settings.host,
-                settings.port,
-                identifier=f"demo-watch-{site.site}",
-                username=settings.username,
-                password=settings.password,
-                tls_context=settings.tls_context(),
-            ) as client:
-                await client.subscribe(topic, qos=1)
-                reader = asyncio.create_task(_count(client, received))
-                await stop.wait()
-                reader.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await reader
-        except aiomqtt.MqttError:
-            await asyncio.sleep(1.0)
+    from gateway.contracts import AlarmEvent, TopicKind, parse_topic  # noqa: PLC0415
+    from gateway.mqtt.subscriber import watch  # noqa: PLC0415
 
-
-async def _count(client: aiomqtt.Client, received: dict[str, int]) -> None:
-    async for message in client.messages:
-        if "/alarm/" in message.topic.value:
+    def count(topic: str, payload: bytes) -> None:
+        if parse_topic(topic).kind is TopicKind.ALARM:
+            AlarmEvent.from_payload(payload)  # what comes back must parse by the contract
             received["alarms"] += 1
-            json.loads(bytes(message.payload))
         else:
             received["telemetry"] += 1
 
+    topic = f"hazard/v1/{site.enterprise}/{site.site}/#"
+    await watch(settings, topic, count, stop, client_id=f"demo-watch-{site.site}")
 
-async def _status_loop(console: ConsoleSink, extra: Any, every: float, stop: asyncio.Event) -> None:
+
+async def _status_loop(
+    console: ConsoleSink,
+    service: EdgeSite,
+    received: dict[str, int],
+    every: float,
+    stop: asyncio.Event,
+) -> None:
+    def line() -> str:
+        return f"{service.stats().summary()} | received back {received['alarms']} alarms"
+
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=every)
-        console.status(extra)
+        console.status(line)

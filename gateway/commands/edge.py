@@ -11,11 +11,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gateway.alarms.commands import load_operator_keys
 from gateway.commands.common import (
     add_site_argument,
     add_state_dir_argument,
@@ -23,12 +23,13 @@ from gateway.commands.common import (
     run_until_stopped,
 )
 from gateway.config import Site
-from gateway.console import ConsoleSink
-from gateway.edge.service import EdgeService
-from gateway.mqtt.publisher import MqttSettings
 from gateway.netutil import redact_url
 
-__all__ = ["mqtt_settings", "register"]
+if TYPE_CHECKING:
+    from gateway.mqtt.publisher import MqttSettings
+    from gateway.site import EdgeSite
+
+__all__ = ["load_edge_runtime", "mqtt_settings", "register"]
 
 
 def register(commands: Any) -> None:
@@ -41,21 +42,68 @@ def register(commands: Any) -> None:
     )
     add_site_argument(parser, required=True)
     parser.add_argument("--mqtt", metavar="URL", help="broker, e.g. mqtt://user@broker:1883")
-    parser.add_argument("--mqtt-password-file", type=Path, metavar="FILE")
+    parser.add_argument(
+        "--mqtt-password-file",
+        type=Path,
+        metavar="FILE",
+        help="file holding the broker password (else $HAZARD_MQTT_PASSWORD)",
+    )
     parser.add_argument("--mqtt-ca", metavar="FILE", help="CA certificate: enables TLS")
     parser.add_argument("--mqtt-cert", metavar="FILE", help="client certificate (mutual TLS)")
     parser.add_argument("--mqtt-key", metavar="FILE", help="client private key")
-    parser.add_argument("--mqtt-protocol", choices=("auto", "5", "3.1.1"), default="auto")
-    parser.add_argument("--telemetry-qos", type=int, choices=(0, 1), default=0)
-    parser.add_argument("--operator-keys", type=Path, metavar="FILE")
+    parser.add_argument(
+        "--mqtt-protocol",
+        choices=("auto", "5", "3.1.1"),
+        default="auto",
+        help="MQTT version; auto tries 5, then 3.1.1 (default auto)",
+    )
+    parser.add_argument(
+        "--telemetry-qos",
+        type=int,
+        choices=(0, 1),
+        default=0,
+        help="QoS of telemetry windows (alarms are always QoS 1; default 0)",
+    )
+    parser.add_argument(
+        "--operator-keys",
+        type=Path,
+        metavar="FILE",
+        help="operator:secret lines for signed commands (else $HAZARD_OPERATOR_KEYS_FILE)",
+    )
     add_state_dir_argument(parser)
     parser.add_argument("--duration", type=float, help="stop after this many seconds")
-    parser.add_argument("--status-every", type=float, default=10.0, metavar="S")
+    parser.add_argument(
+        "--status-every",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="seconds between console status lines (default 10)",
+    )
     parser.set_defaults(run=run)
+
+
+def load_edge_runtime() -> None:
+    """Start loading the detection kernels; on a fresh machine, say that they compile.
+
+    Polling does not wait: detection runs on the reference detector until the kernels
+    are ready (gateway.edge.warmup), so the first start after an install polls at once.
+    """
+    from edge_core._cache_guard import kernels_cached  # noqa: PLC0415 (light, no kernels)
+    from gateway.edge.warmup import kernel_loader  # noqa: PLC0415
+
+    if not kernels_cached():
+        print(
+            "compiling the detection kernels in the background (first start on this machine, "
+            "15-30 s); detection runs on the reference detector meanwhile",
+            flush=True,
+        )
+    kernel_loader.start()
 
 
 def mqtt_settings(args: argparse.Namespace, client_id: str) -> MqttSettings:
     """Broker settings from the options, the password from a file or the environment."""
+    from gateway.mqtt.publisher import MqttSettings  # noqa: PLC0415
+
     settings = MqttSettings.from_url(
         args.mqtt,
         client_id=client_id,
@@ -74,14 +122,19 @@ def mqtt_settings(args: argparse.Namespace, client_id: str) -> MqttSettings:
 def run(args: argparse.Namespace) -> int:
     """Run the agent until Ctrl-C or --duration."""
     site = load_site_arg(args.site)
+    load_edge_runtime()
     run_until_stopped(lambda stop: _edge(args, site, stop), args.duration)
     return 0
 
 
 async def _edge(args: argparse.Namespace, site: Site, stop: asyncio.Event) -> None:
+    from gateway.alarms.commands import load_operator_keys  # noqa: PLC0415
+    from gateway.console import ConsoleSink  # noqa: PLC0415
+    from gateway.site import EdgeSite  # noqa: PLC0415
+
     console = ConsoleSink()
     mqtt = mqtt_settings(args, f"edge-{site.enterprise}-{site.site}") if args.mqtt else None
-    service = EdgeService(
+    service = EdgeSite(
         site,
         args.state_dir,
         mqtt,
@@ -99,26 +152,24 @@ async def _edge(args: argparse.Namespace, site: Site, stop: asyncio.Event) -> No
             try:
                 await asyncio.wait_for(stop.wait(), timeout=args.status_every)
             except TimeoutError:
-                console.status(lambda: _summary(service))
+                console.status(lambda: service.stats().summary())
 
     try:
         await asyncio.gather(service.run(stop), status())
     finally:
+        _goodbye(service)
         service.close()
 
 
-def _summary(service: EdgeService) -> str:
-    stats = [p.stats for p in service.agent.pollers.values()]
-    text = (
-        f"polls {sum(s.polls for s in stats)} failed {sum(s.failures for s in stats)} "
-        f"overruns {sum(s.overruns for s in stats)}"
-    )
-    outbox = service.outbox.stats()
-    text += f" | outbox {outbox.queued_alarms} alarms {outbox.queued_telemetry} telemetry queued"
-    if service.publisher is not None:
-        s = service.publisher.stats
-        text += (
-            f" | mqtt {'up' if s.connected else 'DOWN'} sent {s.alarms_sent} alarms "
-            f"{s.telemetry_sent} telemetry, replayed {s.replayed}, reconnects {s.reconnects}"
+def _goodbye(service: EdgeSite) -> None:
+    """One line when the agent stops, and a warning if alarms are still queued."""
+    stats = service.stats()
+    print(f"edge agent stopped: {stats.summary()}", flush=True)
+    waiting = stats.outbox.queued_alarms + stats.alarms_waiting
+    if waiting:
+        print(
+            f"warning: {waiting} alarm event(s) not yet delivered; they are kept in "
+            "the state dir and sent at the next start",
+            file=sys.stderr,
+            flush=True,
         )
-    return text

@@ -27,10 +27,12 @@ __all__ = [
     "ERROR_CODES",
     "MAX_COMMAND_PAYLOAD",
     "REQUEST_ID_PATTERN",
+    "UNTRUSTED_CODES",
     "CommandReply",
     "CommandRequest",
     "ReplyError",
     "canonical",
+    "is_trusted_reply",
     "reply_body",
     "sign_command",
 ]
@@ -49,6 +51,11 @@ ERROR_CODES = (
     "duplicate",
     "rate_limited",
     "internal_error",
+)
+#: Refusals that anyone who can publish on ``cmd/#`` can provoke without a fresh signed
+#: command: a flood of these is rate-limited and answered after every trusted reply.
+UNTRUSTED_CODES = frozenset(
+    {"malformed", "unknown_action", "unauthorised", "expired", "replayed", "rate_limited"}
 )
 MAX_COMMAND_PAYLOAD = 4096
 # One MQTT topic level of printable ASCII: the reply goes to .../reply/{request_id}.
@@ -112,6 +119,18 @@ def reply_body(
     if code is None:
         return {"request_id": request_id, "ok": True, "event": dict(event or {})}
     return {"request_id": request_id, "ok": False, "error": {"code": code, "message": message}}
+
+
+def is_trusted_reply(reply: Mapping[str, Any]) -> bool:
+    """True for the answer to a fresh, signed command (applied, or refused by alarm state).
+
+    The edge answers these before any refusal in :data:`UNTRUSTED_CODES`, so a flood of
+    garbage never delays an operator's acknowledgement.
+    """
+    if reply.get("ok") is True:
+        return True
+    error = reply.get("error")
+    return isinstance(error, Mapping) and error.get("code") not in UNTRUSTED_CODES
 
 
 def canonical(body: Mapping[str, Any]) -> bytes:

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from pydantic import Field, TypeAdapter
 
 from gateway.contracts.parsing import NAME, TS_PATTERN, Finite, parse_json
+from gateway.errors import ContractError
 from gateway.modelbase import FrozenModel
 from gateway.timeutil import parse_ts, rfc3339
 
@@ -75,7 +76,11 @@ class TelemetryWindow:
             PointWindow(key, _nan(p.min), _nan(p.max), _nan(p.mean), _nan(p.last), p.count)
             for key, p in wire.points.items()
         )
-        return cls(wire.device, parse_ts(wire.ts), wire.window_s, points, bool(wire.replayed))
+        try:  # the pattern admits impossible dates (month 13): still a contract error
+            start = parse_ts(wire.ts)
+        except ValueError as exc:
+            raise ContractError("telemetry", "ts", wire.ts, str(exc)) from None
+        return cls(wire.device, start, wire.window_s, points, bool(wire.replayed))
 
 
 class _PointWire(FrozenModel):

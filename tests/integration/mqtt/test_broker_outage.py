@@ -13,7 +13,8 @@ import pytest
 from gateway.commands.common import load_site_arg
 from gateway.config import with_tcp_ports
 from gateway.contracts.telemetry import TelemetryWindow
-from gateway.edge.service import EdgeService
+from gateway.edge.agent import Sink
+from gateway.site import EdgeSite
 from gateway.mqtt.publisher import MqttSettings
 from gateway.netutil import free_port
 from gateway.simulator.server import Simulator
@@ -28,13 +29,13 @@ OUTAGE_S = 30.0
 END_S = 45.0
 
 
-class Recorder(EdgeService):
-    """The real service, remembering every telemetry window it queued."""
+class Recorder(Sink):
+    """Remembers every telemetry window the agent produced (and the site queued)."""
 
-    queued: list[dict[str, object]]
+    def __init__(self) -> None:
+        self.queued: list[dict[str, object]] = []
 
     def on_telemetry(self, window: TelemetryWindow) -> None:
-        super().on_telemetry(window)
         self.queued.append(json.loads(json.dumps(window.to_dict())))
 
 
@@ -47,8 +48,8 @@ async def test_alarms_and_telemetry_survive_a_30_s_broker_outage(
     probe.connect()
     probe.subscribe("hazard/v1/#", qos=1)
     settings = MqttSettings.from_url(broker.url, client_id="edge-test", telemetry_qos=1)
-    service = Recorder(site, tmp_path / "state", settings)
-    service.queued = []
+    recorder = Recorder()
+    service = EdgeSite(site, tmp_path / "state", settings, sinks=[recorder])
     stop = asyncio.Event()
     async with Simulator(site, "gas-leak", seed=3):
         runner = asyncio.create_task(service.run(stop))
@@ -77,6 +78,6 @@ async def test_alarms_and_telemetry_survive_a_30_s_broker_outage(
     assert len(replayed) >= 2, "alarms detected during the outage must be marked replayed"
     assert backlog.queued_alarms == 0, "the outbox must be empty of alarms after the restart"
     got = {(t["device"], t["ts"]) for t in received.telemetry}
-    queued = {(t["device"], t["ts"]) for t in service.queued}
+    queued = {(t["device"], t["ts"]) for t in recorder.queued}
     assert queued and queued <= got, f"{len(queued - got)} telemetry windows never arrived"
     assert service.publisher is not None and service.publisher.stats.reconnects >= 1

@@ -16,7 +16,7 @@ import pytest
 from gateway.alarms.commands import sign_command
 from gateway.alarms.lifecycle import IsaState
 from gateway.config import load_site
-from gateway.edge.service import EdgeService
+from gateway.site import EdgeSite
 from gateway.mqtt.publisher import MqttSettings
 from gateway.netutil import free_port
 from gateway.simulator.server import Simulator
@@ -110,7 +110,7 @@ async def test_commands_need_a_valid_signature_and_refusals_change_nothing(
     settings = MqttSettings.from_url(
         broker.url, client_id="edge-a", username="edge-a", password=USERS["edge-a"]
     )
-    service = EdgeService(
+    service = EdgeSite(
         site, tmp_path / "state", settings, operator_keys={"li.wei": OPERATOR_KEY}
     )
     operator = _probe(broker, "op-a")
@@ -177,7 +177,7 @@ async def test_edge_agent_over_mutual_tls(
         cert_file=str(pki.client_cert),
         key_file=str(pki.client_key),
     )
-    service = EdgeService(site, tmp_path / "state", settings)
+    service = EdgeSite(site, tmp_path / "state", settings)
     stop = asyncio.Event()
     async with Simulator(site, "normal"):
         runner = asyncio.create_task(service.run(stop))

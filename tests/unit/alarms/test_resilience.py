@@ -13,7 +13,7 @@ from gateway.alarms.model import Transition
 from gateway.commands.common import load_site_arg
 from gateway.contracts.alarm import AlarmEvent, AlarmKind
 from gateway.edge.agent import Sink
-from gateway.edge.service import EdgeService
+from gateway.site import EdgeSite
 from gateway.mqtt.publisher import MqttSettings
 from gateway.outbox import Lane, OutboxError
 
@@ -32,8 +32,8 @@ def _raise(*_: object, **__: object) -> None:
     raise OutboxError("disk full")
 
 
-def _service(tmp_path: Path, shown: Shown) -> EdgeService:
-    return EdgeService(load_site_arg(None), tmp_path / "state", MqttSettings(), sinks=[shown])
+def _service(tmp_path: Path, shown: Shown) -> EdgeSite:
+    return EdgeSite(load_site_arg(None), tmp_path / "state", MqttSettings(), sinks=[shown])
 
 
 async def test_outbox_failure_keeps_the_alarm_in_memory_and_retries(
@@ -82,7 +82,7 @@ class Broken(Sink):
 
 async def test_a_failing_sink_never_keeps_an_alarm_from_the_outbox(tmp_path: Path) -> None:
     shown = Shown()
-    service = EdgeService(
+    service = EdgeSite(
         load_site_arg(None), tmp_path / "state", MqttSettings(), sinks=[Broken(), shown]
     )
     service.manager.on_transitions(

@@ -1,14 +1,16 @@
-"""The edge service of one site: agent, alarm lifecycle, journal, outbox, MQTT.
+"""The composition root of one site's edge: every part built here, each given what it needs.
 
 Wiring, in the order a reading travels::
 
-    pollers ─► detectors ─► AlarmManager ─► journal (SQLite) ─► outbox (SQLite) ─► MQTT
-                   └──────► telemetry windows ──────────────────► outbox ─────────┘
-    MQTT cmd/# ─► CommandProcessor ─► AlarmManager (ack releases detector latches)
+    pollers ─► detectors ─► AlarmManager ─► journal (SQLite) ─► OutboxForwarder ─► MQTT
+                   └──────► telemetry windows ─────────────────► OutboxForwarder ─┘
+    MQTT cmd/# ─► CommandProcessor ─► AlarmManager (an ack releases detector latches)
 
 An alarm event is durable in the journal before it is queued, and queued before it is
 sent; events journaled but not yet queued when the process died are queued again at
-start-up. Telemetry goes to the outbox only when a broker is configured.
+start-up; while the outbox cannot write, events wait in memory and are retried every
+second. Telemetry goes to the outbox only when a broker is configured. The console, the
+status topic and the CLI all read one :meth:`EdgeSite.stats` snapshot.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ import logging
 import sqlite3
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from gateway.alarms.commands import CommandProcessor
 from gateway.alarms.journal import AlarmJournal, JournalError
@@ -29,18 +31,20 @@ from gateway.alarms.lifecycle import AlarmKey, AlarmManager
 from gateway.config import Device, Site
 from gateway.contracts.alarm import AlarmEvent
 from gateway.contracts.telemetry import TelemetryWindow
-from gateway.contracts.topics import alarm_topic, telemetry_topic
 from gateway.edge.agent import EdgeAgent, Sink
 from gateway.edge.samples import PollSample
+from gateway.manifest import build_manifest
 from gateway.mqtt.publisher import MqttPublisher, MqttSettings
-from gateway.outbox import Lane, Outbox, OutboxError, default_quota
+from gateway.outbox import Outbox, OutboxError, default_quota
+from gateway.outbox.forwarder import OutboxForwarder
+from gateway.sitestats import DeviceSnapshot, SiteStats
 
-__all__ = ["EdgeService"]
+__all__ = ["EdgeSite", "SiteStats"]
 
 log = logging.getLogger(__name__)
 
 
-class EdgeService(Sink):
+class EdgeSite:
     """Everything one site's edge agent runs; ``await run(stop)``, then ``close()``."""
 
     def __init__(
@@ -65,22 +69,32 @@ class EdgeService(Sink):
             site, self.journal, self._on_event, on_acknowledge=self._release_latch
         )
         self.agent = EdgeAgent(
-            site, [self, *self.sinks], on_transitions=self.manager.on_transitions
+            site, [_SiteSink(self), *self.sinks], on_transitions=self.manager.on_transitions
         )
         self.commands = CommandProcessor(self.manager, operator_keys or {})
-        self.publisher = (
-            MqttPublisher(
-                site.enterprise,
-                site.site,
-                mqtt,
-                self.outbox,
-                commands=self.commands.handle,
-                status_extra=self._status_extra,
-            )
-            if mqtt is not None
-            else None
+        self.publisher = self._publisher(mqtt)
+        self.forwarder = OutboxForwarder(
+            self.outbox,
+            site.enterprise,
+            site.site,
+            telemetry_qos=mqtt.telemetry_qos if mqtt else 0,
+            on_put=self.publisher.notify if self.publisher else (lambda: None),
         )
         self._requeue_journaled()
+
+    def _publisher(self, mqtt: MqttSettings | None) -> MqttPublisher | None:
+        if mqtt is None:
+            return None
+        manifest = json.dumps(build_manifest(self.site).to_dict(), ensure_ascii=False).encode()
+        return MqttPublisher(
+            self.site.enterprise,
+            self.site.site,
+            mqtt,
+            self.outbox,
+            commands=self.commands.answer,
+            status_extra=lambda: self.stats().status_fields(),
+            manifest=manifest,
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll, detect, publish until ``stop`` is set."""
@@ -94,22 +108,26 @@ class EdgeService(Sink):
         self.outbox.close()
         self.journal.close()
 
-    # -- Sink: what the agent hands us ------------------------------------------------
-
-    def on_sample(self, device: Device, sample: PollSample) -> None:
-        """Let restored alarms see that their point reads again."""
-        if any(a.unconfirmed >= 0 for a in self.manager.alarms.values()):
-            good = [p.key for p, q in zip(device.points, sample.quality, strict=True) if not q]
-            self.manager.observe(device.name, good, sample.ts)
-
-    def on_telemetry(self, window: TelemetryWindow) -> None:
-        """Queue a telemetry window (only when there is a broker to send it to)."""
-        if self.publisher is None:
-            return
-        topic = telemetry_topic(self.site.enterprise, self.site.site, window.device)
-        payload = json.dumps(window.to_dict()).encode()
-        self.outbox.put(Lane.TELEMETRY, topic, payload, self.publisher.settings.telemetry_qos)
-        self.publisher.notify()
+    def stats(self) -> SiteStats:
+        """One consistent snapshot for the console, the status topic and the CLI."""
+        devices = {
+            name: DeviceSnapshot(
+                ok=p.stats.consecutive_failures == 0 and p.stats.ok > 0,
+                polls=p.stats.polls,
+                failures=p.stats.failures,
+                overruns=p.stats.overruns,
+            )
+            for name, p in self.agent.pollers.items()
+        }
+        return SiteStats(
+            devices=devices,
+            alarms_annunciated=sum(1 for a in self.manager.alarms.values() if a.annunciated),
+            alarms_waiting=len(self._unqueued),
+            commands_accepted=self.commands.accepted,
+            commands_refused=self.commands.refused,
+            outbox=self.outbox.stats(),
+            mqtt=replace(self.publisher.stats, extra={}) if self.publisher else None,
+        )
 
     # -- alarm events -------------------------------------------------------------------
 
@@ -128,9 +146,7 @@ class EdgeService(Sink):
             event = self._unqueued[0]
             try:
                 if self.publisher is not None:
-                    topic = alarm_topic(event.enterprise, event.site, event.device, event.point)
-                    self.outbox.put(Lane.ALARM, topic, json.dumps(event.to_dict()).encode(), 1)
-                    self.publisher.notify()
+                    self.forwarder.alarm(event)
             except (OutboxError, sqlite3.Error):
                 log.critical(
                     "Cannot queue alarm %s (%d waiting in memory); retrying every second",
@@ -152,8 +168,7 @@ class EdgeService(Sink):
         for event_id, where, payload in pending:
             device, point = where.split("/", 1)
             if self.publisher is not None:
-                topic = alarm_topic(self.site.enterprise, self.site.site, device, point)
-                self.outbox.put(Lane.ALARM, topic, payload.encode(), 1)
+                self.forwarder.alarm_payload(device, point, payload.encode())
             self.journal.mark_outboxed(event_id)
         if pending:
             log.warning("Re-queued %d alarm events journaled before a crash", len(pending))
@@ -169,23 +184,24 @@ class EdgeService(Sink):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=1.0)
 
-    def _status_extra(self) -> dict[str, Any]:
-        stats = [p.stats for p in self.agent.pollers.values()]
-        annunciated = sum(1 for a in self.manager.alarms.values() if a.annunciated)
-        return {
-            "devices": {
-                name: {
-                    "ok": p.stats.consecutive_failures == 0 and p.stats.ok > 0,
-                    "polls": p.stats.polls,
-                    "failures": p.stats.failures,
-                    "overruns": p.stats.overruns,
-                }
-                for name, p in self.agent.pollers.items()
-            },
-            "polls": sum(s.polls for s in stats),
-            "alarms_annunciated": annunciated,
-            "commands": {"accepted": self.commands.accepted, "refused": self.commands.refused},
-        }
+
+class _SiteSink(Sink):
+    """What the site itself takes from the agent: telemetry to queue, points seen again."""
+
+    def __init__(self, site: EdgeSite) -> None:
+        self._site = site
+
+    def on_sample(self, device: Device, sample: PollSample) -> None:
+        """Let restored alarms see that their point reads again."""
+        manager = self._site.manager
+        if any(a.unconfirmed >= 0 for a in manager.alarms.values()):
+            good = [p.key for p, q in zip(device.points, sample.quality, strict=True) if not q]
+            manager.observe(device.name, good, sample.ts)
+
+    def on_telemetry(self, window: TelemetryWindow) -> None:
+        """Queue a telemetry window (only when there is a broker to send it to)."""
+        if self._site.publisher is not None:
+            self._site.forwarder.telemetry(window)
 
 
 def _quota(site: Site) -> int:

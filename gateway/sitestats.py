@@ -1,0 +1,83 @@
+"""One snapshot of an edge site's counters, read by the console, the status topic and the CLI.
+
+Built by :meth:`gateway.site.EdgeSite.stats`; frozen, so a reader never sees half an
+update. :meth:`SiteStats.status_fields` is what the retained status topic carries
+(docs/schemas/status.json) and :meth:`SiteStats.summary` the console's one line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from gateway.mqtt.publisher import PublisherStats
+from gateway.outbox import OutboxStats
+
+__all__ = ["DeviceSnapshot", "SiteStats"]
+
+
+@dataclass(frozen=True)
+class DeviceSnapshot:
+    """Poll counters of one device."""
+
+    ok: bool
+    polls: int
+    failures: int
+    overruns: int
+
+
+@dataclass(frozen=True)
+class SiteStats:
+    """Counters of one edge site at one instant."""
+
+    devices: dict[str, DeviceSnapshot]
+    alarms_annunciated: int
+    alarms_waiting: int
+    commands_accepted: int
+    commands_refused: int
+    outbox: OutboxStats
+    mqtt: PublisherStats | None
+
+    @property
+    def polls(self) -> int:
+        """Polls of all devices."""
+        return sum(d.polls for d in self.devices.values())
+
+    @property
+    def failures(self) -> int:
+        """Failed polls of all devices."""
+        return sum(d.failures for d in self.devices.values())
+
+    @property
+    def overruns(self) -> int:
+        """Polls skipped because the previous one was still running."""
+        return sum(d.overruns for d in self.devices.values())
+
+    def status_fields(self) -> dict[str, Any]:
+        """The site's part of the status payload (the publisher adds state, outbox, mqtt)."""
+        return {
+            "devices": {name: asdict(d) for name, d in self.devices.items()},
+            "polls": self.polls,
+            "alarms_annunciated": self.alarms_annunciated,
+            "alarms_waiting": self.alarms_waiting,
+            "commands": {"accepted": self.commands_accepted, "refused": self.commands_refused},
+        }
+
+    def summary(self) -> str:
+        """One short console line: polling, queue and MQTT, most important first."""
+        down = sum(1 for d in self.devices.values() if not d.ok)
+        text = f"polls {self.polls} failed {self.failures} overruns {self.overruns}"
+        if down:
+            text += f" ({down} device(s) down)"
+        text += f" | queued {self.outbox.queued_alarms} alarms {self.outbox.queued_telemetry} tel"
+        if self.alarms_waiting:
+            text += f" (+{self.alarms_waiting} alarms in memory)"
+        if self.mqtt is not None:
+            m = self.mqtt
+            text += (
+                f" | mqtt {'up' if m.connected else 'DOWN'} sent {m.alarms_sent} alarms "
+                f"{m.telemetry_sent} tel"
+            )
+            if m.reconnects:
+                text += f", {m.reconnects} reconnects"
+        return text

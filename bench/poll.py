@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.config import Device, load_site
-from gateway.edge.link import ModbusLink, link_key, open_link
+from gateway.edge.link import ModbusLink, open_link
 from gateway.edge.poller import DevicePoller
 from gateway.edge.samples import PollSample
 
@@ -294,7 +294,7 @@ async def run_ours(
     sink = CountingSink()
     pollers = []
     for device in devices:
-        key = link_key(device)
+        key = device.config.link_key
         if key not in links:
             links[key] = open_link(device)
         pollers.append(DevicePoller(device, links[key], sink))

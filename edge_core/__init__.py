@@ -15,13 +15,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from edge_core.config import AlarmKind, ChannelConfig, FaultCode
+    from edge_core.config import QUALITY_MAINTENANCE, AlarmKind, ChannelConfig, FaultCode
     from edge_core.detector import Detector, warm_up
     from edge_core.reference import ReferenceDetector
     from edge_core.result import AGGREGATE_DTYPE, TRANSITION_DTYPE, BlockResult
 
 __all__ = [
     "AGGREGATE_DTYPE",
+    "QUALITY_MAINTENANCE",
     "TRANSITION_DTYPE",
     "AlarmKind",
     "BlockResult",
@@ -37,6 +38,7 @@ _WHERE = {
     "TRANSITION_DTYPE": "edge_core.result",
     "BlockResult": "edge_core.result",
     "AlarmKind": "edge_core.config",
+    "QUALITY_MAINTENANCE": "edge_core.config",
     "ChannelConfig": "edge_core.config",
     "FaultCode": "edge_core.config",
     "Detector": "edge_core.detector",

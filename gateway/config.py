@@ -145,6 +145,14 @@ class DeviceConfig(FrozenModel):
     regulator: DeviceRegulator | None = None
     points: dict[str, PointOverride] = Field(default_factory=dict)
 
+    @property
+    def link_key(self) -> str:
+        """Devices with equal keys share a link: a serial port, or a TCP host:port."""
+        if self.serial is not None:
+            return f"serial:{self.serial.port}"
+        assert self.tcp is not None
+        return f"tcp:{self.tcp.host}:{self.tcp.port}"
+
     @model_validator(mode="after")
     def _one_endpoint(self) -> DeviceConfig:
         if (self.tcp is None) == (self.serial is None):

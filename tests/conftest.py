@@ -109,6 +109,25 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> TestPKI:
         return make_test_pki(tmp_path_factory.mktemp("pki"))
 
 
+# --- markers by folder ----------------------------------------------------------------------
+
+_INTEGRATION = _ROOT / "tests" / "integration"
+_E2E = _ROOT / "tests" / "e2e"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything under tests/integration is `integration`, under tests/e2e also `e2e`.
+
+    So `-m "not integration"` is the fast, server-free part whatever a module declares.
+    """
+    for item in items:
+        path = Path(str(item.fspath))
+        if path.is_relative_to(_INTEGRATION) or path.is_relative_to(_E2E):
+            item.add_marker(pytest.mark.integration)
+        if path.is_relative_to(_E2E):
+            item.add_marker(pytest.mark.e2e)
+
+
 # --- no silent skips under CI ---------------------------------------------------------------
 
 _collection_skips: list[str] = []

@@ -17,7 +17,7 @@ from gateway.config import Device, Site
 from gateway.contracts.alarm import AlarmEvent
 from gateway.contracts.telemetry import TelemetryWindow
 from gateway.edge.detection import DeviceDetector
-from gateway.edge.link import ModbusLink, link_key, open_link
+from gateway.edge.link import ModbusLink, open_link
 from gateway.edge.poller import DevicePoller
 from gateway.edge.samples import PollSample
 
@@ -60,7 +60,7 @@ class EdgeAgent:
         self.detectors: dict[str, DeviceDetector] = {}
         self._devices = {d.name: d for d in site.devices if d.config.enabled}
         for device in self._devices.values():
-            key = link_key(device)
+            key = device.config.link_key
             link = self.links.get(key) or self.links.setdefault(key, link_factory(device))
             self.pollers[device.name] = DevicePoller(device, link, self._on_sample)
             self.detectors[device.name] = DeviceDetector(device)

@@ -34,7 +34,6 @@ __all__ = [
     "ModbusLink",
     "RawHoldingRegistersResponse",
     "RawInputRegistersResponse",
-    "link_key",
     "open_link",
 ]
 
@@ -85,14 +84,6 @@ class RawHoldingRegistersResponse(_RawRegisters, ReadHoldingRegistersResponse):
 
 class RawInputRegistersResponse(_RawRegisters, ReadInputRegistersResponse):
     """Function code 4 response with its payload kept as bytes (see ``_RawRegisters``)."""
-
-
-def link_key(device: Device) -> str:
-    """Devices with equal keys share a link: a serial port, or a TCP host:port."""
-    if device.config.serial is not None:
-        return f"serial:{device.config.serial.port}"
-    assert device.config.tcp is not None
-    return f"tcp:{device.config.tcp.host}:{device.config.tcp.port}"
 
 
 class ModbusLink:
@@ -210,4 +201,4 @@ def open_link(device: Device) -> ModbusLink:
         client = AsyncModbusTcpClient(tcp.host, port=tcp.port, **common)
     client.register(RawHoldingRegistersResponse)
     client.register(RawInputRegistersResponse)
-    return ModbusLink(link_key(device), client)
+    return ModbusLink(device.config.link_key, client)

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from gateway.config import load_site
-from gateway.edge.link import link_key
 from gateway.errors import ConfigError, ProfileError, SiteError
 from gateway.profiles import builtin_profiles_dir
 
@@ -216,14 +215,14 @@ def test_override_alarms_for_a_point_without_alarms(tmp_path: Path) -> None:
 def test_serial_bus_shared_by_devices_with_distinct_units(tmp_path: Path) -> None:
     text = SITE + _serial("h2s-1", 1) + _serial("h2s-2", 2) + _serial("h2s-3", 1, "/dev/ttyS2")
     site = load_site(_write(tmp_path, text))
-    keys = [link_key(device) for device in site.devices]
+    keys = [device.config.link_key for device in site.devices]
     assert keys == ["serial:/dev/ttyS1", "serial:/dev/ttyS1", "serial:/dev/ttyS2"]
 
 
 def test_same_unit_on_different_tcp_hosts_is_fine(tmp_path: Path) -> None:
     text = SITE + GAS_TCP + GAS_TCP.replace("gas-01", "gas-02").replace("10.0.0.5", "10.0.0.6")
     site = load_site(_write(tmp_path, text))
-    assert [link_key(d) for d in site.devices] == ["tcp:10.0.0.5:502", "tcp:10.0.0.6:502"]
+    assert [d.config.link_key for d in site.devices] == ["tcp:10.0.0.5:502", "tcp:10.0.0.6:502"]
 
 
 def test_request_pause_from_site_or_profile(tmp_path: Path) -> None:

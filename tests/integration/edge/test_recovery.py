@@ -38,7 +38,11 @@ async def test_silent_device_goes_comm_bad_then_recovers() -> None:
         poller = DevicePoller(device, open_link(device), samples.append, backoff=Backoff(0.1, 0.4))
         stop = asyncio.Event()
         task = asyncio.create_task(poller.run(stop))
-        await asyncio.sleep(3.5)
+        for _ in range(200):  # until it went bad and has read well again for a while
+            await asyncio.sleep(0.05)
+            states = [int(s.quality.max()) for s in samples]
+            if Quality.COMM in states and states[-5:] == [Quality.GOOD] * 5:
+                break
         stop.set()
         await asyncio.wait_for(task, timeout=3)
         poller.link.close()

@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -119,8 +118,14 @@ def test_sigkill_loses_no_detected_alarm(
         return set(detected) <= got
 
     wait_for(all_delivered, 40, f"delivery of {detected}")
-    time.sleep(2.0)
-    received.drain(probe)
+    before = len(received.status)
+
+    def backlog_drained() -> bool:  # the restarted agent says nothing is left to send
+        received.drain(probe)
+        fresh = received.status[before:]
+        return any(s["state"] == "online" and s["outbox"]["queued_alarms"] == 0 for s in fresh)
+
+    wait_for(backlog_drained, 30, "the restarted agent's empty outbox")
     probe.close()
     restarted.stop()
 

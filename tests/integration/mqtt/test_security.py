@@ -16,10 +16,10 @@ import pytest
 from gateway.alarms.commands import sign_command
 from gateway.alarms.lifecycle import IsaState
 from gateway.config import load_site
-from gateway.site import EdgeSite
 from gateway.mqtt.publisher import MqttSettings
 from gateway.netutil import free_port
 from gateway.simulator.server import Simulator
+from gateway.site import EdgeSite
 from gateway.timeutil import rfc3339
 from tests.harness import Mosquitto, MosquittoTLS
 from tests.harness.mqtt_probe import MqttConnectError, MqttProbe
@@ -181,11 +181,15 @@ async def test_edge_agent_over_mutual_tls(
     stop = asyncio.Event()
     async with Simulator(site, "normal"):
         runner = asyncio.create_task(service.run(stop))
-        await asyncio.sleep(3)
+        received = Received()
+        for _ in range(200):  # until the agent said online over mutual TLS
+            await asyncio.sleep(0.05)
+            received.drain(watcher)
+            if any(s["state"] == "online" for s in received.status):
+                break
         stop.set()
         await asyncio.wait_for(runner, timeout=10)
     service.close()
-    received = Received()
     received.drain(watcher)
     watcher.close()
     assert any(s["state"] == "online" for s in received.status)

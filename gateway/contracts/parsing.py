@@ -44,7 +44,7 @@ def _contract_error(what: str, exc: ValidationError) -> ContractError:
     if err["type"] == "json_invalid":
         return ContractError(what, "", "<payload>", f"not JSON: {err['msg']}")
     rule = err["msg"]
-    if err["type"] == "extra_forbidden":
+    if err["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
         rule = "unknown field"
     elif err["type"] == "missing":
         value = "<missing>"

@@ -229,6 +229,21 @@ def cold_compile(env: dict[str, str]) -> dict[str, object]:
     return result
 
 
+def _print_cold(cold: dict[str, object]) -> None:
+    print(
+        f"cold compile (fresh NUMBA_CACHE_DIR): serial kernels {cold['serial']:.2f} s, "
+        f"with the parallel kernel {cold['total']:.2f} s; per kernel (nested included):"
+    )
+    spans = cold["kernels"]
+    assert isinstance(spans, dict)
+    for name, seconds in sorted(spans.items(), key=lambda kv: -kv[1]):
+        print(f"  {name:40s} {seconds:6.2f} s")
+    print(
+        "  (the edge polls at once on a cold cache: gateway.edge.warmup runs the reference"
+        " detector until these are loaded)"
+    )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="100 x 5,000 samples")
@@ -281,21 +296,13 @@ def main() -> int:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     subprocess_seconds(START_CODE, env)  # make sure the cache is populated
     warm = min(subprocess_seconds(START_CODE, env) for _ in range(2))
-    cold = cold_compile(env)
+    cold = None if args.quick else cold_compile(env)  # ~20-40 s: not in the suite's quick run
     rss = _peak_rss()
     print(f"\nwarm start (fresh process: import + first process, cached kernels): {warm:.3f} s")
-    print(
-        f"cold compile (fresh NUMBA_CACHE_DIR): serial kernels {cold['serial']:.2f} s, "
-        f"with the parallel kernel {cold['total']:.2f} s; per kernel (nested included):"
-    )
-    spans = cold["kernels"]
-    assert isinstance(spans, dict)
-    for name, seconds in sorted(spans.items(), key=lambda kv: -kv[1]):
-        print(f"  {name:40s} {seconds:6.2f} s")
-    print(
-        "  (the edge polls at once on a cold cache: gateway.edge.warmup runs the reference"
-        " detector until these are loaded)"
-    )
+    if cold is None:
+        print("cold compile: skipped with --quick")
+    else:
+        _print_cold(cold)
     block_mib = streams["quiet"].nbytes / 2**20
     print(
         f"peak RSS of this bench process: {rss:.0f} MiB (two {block_mib:.0f} MiB streams:"

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.metadata
 import logging
 import os
 import sys
@@ -55,9 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Start with `hazard-gateway demo`. Docs: docs/profiles.md, docs/operations.md.",
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
-    parser.add_argument(
-        "--version", action="version", version=f"%(prog)s {_version()}", help="print the version"
-    )
+    parser.add_argument("--version", action=_VersionAction, help="print the version and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         try:
@@ -70,11 +67,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _version() -> str:
-    try:
-        return importlib.metadata.version("hazard-gateway")
-    except importlib.metadata.PackageNotFoundError:  # run from a checkout, not installed
-        return "(not installed)"
+class _VersionAction(argparse.Action):
+    """--version, looked up only when asked: importlib.metadata costs 0.2 s of cold start."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help=str(kwargs.get("help", "")))
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: object) -> None:
+        import importlib.metadata  # noqa: PLC0415
+
+        try:
+            version = importlib.metadata.version("hazard-gateway")
+        except importlib.metadata.PackageNotFoundError:  # run from a checkout, not installed
+            version = "(not installed)"
+        print(f"{parser.prog} {version}")
+        parser.exit()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,6 +4,7 @@ Every error the gateway raises on purpose derives from :class:`GatewayError`;
 third-party exceptions are wrapped at the boundary where they occur::
 
     GatewayError
+    ├── UsageError           a command-line value is wrong (a URL, a port, a duration)
     ├── ConfigError          a profile or site file is wrong (carries every Problem found)
     │   ├── ProfileError     ... in a device profile
     │   └── SiteError        ... in a site file
@@ -34,11 +35,16 @@ __all__ = [
     "Problem",
     "ProfileError",
     "SiteError",
+    "UsageError",
 ]
 
 
 class GatewayError(Exception):
     """Base of every error raised by hazard-gateway on purpose."""
+
+
+class UsageError(GatewayError):
+    """A value given on the command line is wrong; the message says which and why."""
 
 
 @dataclass(frozen=True)

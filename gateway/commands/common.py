@@ -5,20 +5,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
 import os
 import signal
-from collections.abc import Awaitable, Callable
+import sys
+from collections.abc import Awaitable, Callable, Iterator
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
-from gateway.config import Site, load_site
+if TYPE_CHECKING:
+    from gateway.config import Site
 
 __all__ = [
     "DEMO_SITE",
     "add_site_argument",
     "add_state_dir_argument",
     "load_site_arg",
+    "positive_seconds",
     "run_until_stopped",
+    "tolerate_closed_stdout",
 ]
 
 DEMO_SITE = "embedded demo site (gateway/data/site-demo.yaml)"
@@ -45,8 +51,28 @@ def add_state_dir_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def positive_seconds(text: str) -> float:
+    """argparse type for a duration: a finite number of seconds above zero.
+
+    ``--duration -5`` used to be accepted and stop the command at once (and ``nan`` never
+    stops it); argparse turns the ArgumentTypeError into a one-line usage error that names
+    the option and the value.
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        msg = f"{text!r} is not a number of seconds"
+        raise argparse.ArgumentTypeError(msg) from None
+    if not math.isfinite(value) or value <= 0:
+        msg = f"{text!r} is not a positive number of seconds"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
 def load_site_arg(path: Path | None) -> Site:
     """The site named on the command line, or the embedded demo site."""
+    from gateway.config import load_site  # noqa: PLC0415 (pydantic: not for --help)
+
     if path is not None:
         return load_site(path)
     demo = resources.files("gateway") / "data" / "site-demo.yaml"
@@ -69,3 +95,53 @@ def run_until_stopped(
         await body(stop)
 
     asyncio.run(supervise())
+
+
+class _ReaderMayLeave:
+    """``sys.stdout`` that turns into /dev/null when the reader of the pipe leaves.
+
+    With ``hazard-gateway profiles validate BAD | head`` the reader may close the pipe
+    while the command still has problems to find; a write then raises BrokenPipeError.
+    Catching it at the top of the CLI would lose the command's own exit status (the
+    failure became success). Here the rest of the output is dropped and the command
+    runs to its end, so its exit status stays what the checks found.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._to_devnull()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._to_devnull()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+    def _to_devnull(self) -> None:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, self._stream.fileno())
+        finally:
+            os.close(devnull)
+
+
+@contextlib.contextmanager
+def tolerate_closed_stdout() -> Iterator[None]:
+    """Run a command with a ``sys.stdout`` that survives a closed pipe (see above)."""
+    original = sys.stdout
+    tolerant = _ReaderMayLeave(original)
+    sys.stdout = tolerant  # a TextIO by delegation (__getattr__)
+    try:
+        yield
+    finally:
+        tolerant.flush()
+        sys.stdout = original

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from gateway.commands.common import add_site_argument, load_site_arg, run_until_stopped
 from gateway.commands.edge import load_edge_runtime
-from gateway.config import Site, with_tcp_ports
+from gateway.commands.simulate import SCENARIO_NAMES
 from gateway.netutil import free_port, redact_url
-from gateway.simulator.scenarios import SCENARIOS
 
 if TYPE_CHECKING:
+    from gateway.config import Site
     from gateway.console import ConsoleSink
     from gateway.site import EdgeSite
 
@@ -42,7 +42,7 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--scenario",
         default="gas-leak",
-        choices=sorted(SCENARIOS),
+        choices=sorted(SCENARIO_NAMES),
         help="hazard scenario the simulator plays (default gas-leak)",
     )
     parser.add_argument("--seed", type=int, default=0, help="scenario noise seed (default 0)")
@@ -66,6 +66,7 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo until Ctrl-C or --duration."""
+    from gateway.config import with_tcp_ports  # noqa: PLC0415
     from gateway.console import ConsoleSink  # noqa: PLC0415
 
     site = load_site_arg(args.site)

@@ -22,10 +22,10 @@ from gateway.commands.common import (
     load_site_arg,
     run_until_stopped,
 )
-from gateway.config import Site
 from gateway.netutil import redact_url
 
 if TYPE_CHECKING:
+    from gateway.config import Site
     from gateway.mqtt.publisher import MqttSettings
     from gateway.site import EdgeSite
 

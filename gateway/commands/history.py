@@ -3,7 +3,8 @@
 What a safety officer or an auditor asks after a shift: which alarms were raised,
 who acknowledged or shelved them and why, and which activations still lack a
 disposition (cause and action taken, 闭环). Reads the journal in --state-dir; safe
-to run while the edge agent is running (SQLite WAL).
+to run while the edge agent is running (SQLite WAL). Operators acknowledge with
+`hazard-gateway ack` (a command signed with their key), so "by" names who it was.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import argparse
 import json
 from typing import Any
 
-from gateway.alarms.journal import AlarmJournal
 from gateway.commands.common import add_state_dir_argument
 
 __all__ = ["register"]
@@ -30,13 +30,25 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--open", action="store_true", help="only activations that still lack a disposition"
     )
-    parser.add_argument("--limit", type=int, default=200, help="newest N events (default 200)")
+    parser.add_argument(
+        "--limit", type=_count, default=200, metavar="N", help="newest N events (default 200)"
+    )
     parser.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     parser.set_defaults(run=run)
 
 
+def _count(text: str) -> int:
+    """argparse type: a whole number of events, at least 1."""
+    if not text.strip().isdigit() or int(text) < 1:
+        msg = f"{text!r} is not a number of events (1 or more)"
+        raise argparse.ArgumentTypeError(msg)
+    return int(text)
+
+
 def run(args: argparse.Namespace) -> int:
     """Print the events; exit 2 when there is no journal in --state-dir."""
+    from gateway.alarms.journal import AlarmJournal  # noqa: PLC0415 - not for --help
+
     path = args.state_dir / "journal.sqlite"
     if not path.is_file():
         print(f"error: no alarm journal at {path} (is --state-dir the edge agent's?)")

@@ -4,6 +4,11 @@ Writes the alarm events the gateway would have raised (JSON lines, the MQTT payl
 contract) and a summary of activations per point and per hour, with alarm floods
 (EEMUA 191: more than 10 alarms in 10 minutes). Use it to tune limits, delays and
 deadbands before a site goes live.
+
+Recorded data is taken as a historian writes it: rows in any order, a duplicate
+timestamp (the last row wins), jitter (samples placed by their own time) and gaps
+(reported); the rules are in gateway/replay.py. A bad row is reported with its
+file:line, device/point, column and value, every bad row at once.
 """
 
 from __future__ import annotations
@@ -16,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from gateway.commands.common import add_site_argument, load_site_arg
-from gateway.replay import read_series, replay
 
 __all__ = ["register"]
 
@@ -30,7 +34,13 @@ def register(commands: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_site_argument(parser, required=True)
-    parser.add_argument("--input", type=Path, required=True, metavar="CSV")
+    parser.add_argument(
+        "--input",
+        type=Path,
+        required=True,
+        metavar="CSV",
+        help="recorded samples: a header ts,device,point,value[,quality], then one row each",
+    )
     parser.add_argument(
         "--output", type=Path, metavar="FILE", help="alarm events as JSON lines (default: stdout)"
     )
@@ -39,6 +49,8 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Replay and report; the summary goes to stderr when events go to stdout."""
+    from gateway.replay import read_series, replay  # noqa: PLC0415 - edge_core: not for --help
+
     site = load_site_arg(args.site)
     started = time.perf_counter()
     series = read_series(site, args.input)

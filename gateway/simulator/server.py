@@ -1,8 +1,9 @@
 """Serve simulated devices over Modbus TCP or RTU with pymodbus' own server.
 
-Each device's registers are built from its profile through the same codec the
-edge agent decodes with, so a profile mistake shows up as a wrong reading, not as
-two implementations agreeing with themselves. Values are refreshed lazily: when a
+Each device's registers are built from its profile by the simulator's own encoder
+(gateway.simulator.encoder), never by the poller's codec, so a byte- or word-order
+mistake shows up as a wrong reading instead of two directions of one bug agreeing with
+each other. Values are refreshed lazily: when a
 request arrives, the register image is recomputed for the current time (at most
 every ``refresh_s``). The simulator uses pymodbus' v4 SimData/SimDevice API.
 """
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -22,8 +25,7 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 
 from gateway.config import Device, Site
 from gateway.datatypes import Table
-from gateway.edge.codec import PointCodec, codec_for
-from gateway.edge.link import link_key
+from gateway.simulator.encoder import RegisterEncoder, encoder_for
 from gateway.simulator.scenarios import ScenarioEngine, ValueSource
 
 __all__ = ["DeviceImage", "Simulator"]
@@ -42,18 +44,18 @@ class DeviceImage:
     engine: ValueSource
     started: float
     refresh_s: float = 0.02
-    codecs: dict[Table, list[tuple[int, PointCodec]]] = field(default_factory=dict)
+    encoders: dict[Table, list[tuple[int, RegisterEncoder]]] = field(default_factory=dict)
     spans: dict[Table, tuple[int, int]] = field(default_factory=dict)
     _stamp: dict[Table, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        grouped: dict[Table, list[tuple[int, PointCodec]]] = defaultdict(list)
+        grouped: dict[Table, list[tuple[int, RegisterEncoder]]] = defaultdict(list)
         for point in self.device.points:
-            grouped[point.table].append((point.address, codec_for(self.device.profile, point)))
+            grouped[point.table].append((point.address, encoder_for(self.device.profile, point)))
         for members in grouped.values():
             members.sort(key=lambda item: item[1].point.bit is not None)
-        self.codecs = dict(grouped)
-        for table, members in self.codecs.items():
+        self.encoders = dict(grouped)
+        for table, members in self.encoders.items():
             first = min(a for a, _ in members)
             last = max(a + c.width - 1 for a, c in members)
             if table.is_bit_table:
@@ -96,7 +98,7 @@ class DeviceImage:
         if self.engine.device_down(self.device, elapsed):
             await asyncio.sleep(30)  # like a dead device: the request just times out
             return ExcCodes.DEVICE_BUSY
-        if table is not None and table in self.codecs:
+        if table is not None and table in self.encoders:
             self._refresh(table, start_address, registers, elapsed)
         return None
 
@@ -104,13 +106,13 @@ class DeviceImage:
         if elapsed - self._stamp.get(table, -1.0) < self.refresh_s:
             return
         self._stamp[table] = elapsed
-        for address, codec in self.codecs[table]:
-            value = self.engine.value(self.device, codec.point, elapsed)
-            words = codec.encode(value)
+        for address, encoder in self.encoders[table]:
+            value = self.engine.value(self.device, encoder.point, elapsed)
+            words = encoder.registers(value)
             if table.is_bit_table:
                 _set_bit(registers, address - start * 16, bool(words[0]))
-            elif codec.point.bit is not None:  # a flag inside a shared status register
-                mask = codec.encode(1.0)[0]  # the flag's bit as it sits on the wire
+            elif encoder.point.bit is not None:  # a flag inside a shared status register
+                mask = encoder.flag_mask()  # the flag's bit as it sits on the wire
                 offset = address - start
                 registers[offset] = (registers[offset] & ~mask) | words[0]
             else:
@@ -156,16 +158,26 @@ class Simulator:
         """Images grouped by endpoint: one server per TCP port or serial line."""
         grouped: dict[str, list[DeviceImage]] = defaultdict(list)
         for image in self.images:
-            grouped[link_key(image.device)].append(image)
+            grouped[image.device.config.link_key].append(image)
         return dict(grouped)
 
     async def start(self) -> None:
-        """Start all servers and wait until TCP ones accept connections."""
+        """Bind every endpoint, then wait until TCP ones accept connections.
+
+        Each server binds before the next starts (pymodbus' ``serve_forever`` in the
+        background returns once it listens), so a port held by another process is an
+        OSError naming the endpoint, and the servers already started are stopped. Before,
+        the failed bind died in an unawaited task and the wait below connected to the
+        other process, so a caller said READY while serving nothing.
+        """
         for key, images in self.endpoints().items():
             server = self._server_for(images)
             self._servers.append(server)
-            self._tasks.append(asyncio.create_task(server.serve_forever(), name=f"sim {key}"))
-        await asyncio.sleep(0)
+            try:
+                await server.serve_forever(background=True)
+            except RuntimeError as exc:  # pymodbus: "Could not start listen" (logs the cause)
+                await self.stop()
+                raise OSError(_listen_failure(key, images)) from exc
         for key, images in self.endpoints().items():
             tcp = images[0].device.config.tcp
             if tcp is not None:
@@ -203,6 +215,23 @@ class Simulator:
             )
         assert config.tcp is not None
         return ModbusTcpServer(devices, address=(config.tcp.host, config.tcp.port))
+
+
+def _listen_failure(key: str, images: list[DeviceImage]) -> str:
+    """Why ``key`` could not be served, with the OS reason pymodbus only logs."""
+    names = ", ".join(image.device.name for image in images)
+    tcp = images[0].device.config.tcp
+    if tcp is None:
+        return f"simulator endpoint {key} ({names}): cannot open the serial port"
+    try:
+        with socket.create_server((tcp.host, tcp.port)):
+            reason = "the port was busy"
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+    return (
+        f"simulator endpoint {key} ({names}): cannot listen on port {tcp.port}: {reason} "
+        "(another simulator or program holds it?)"
+    )
 
 
 async def _wait_listening(host: str, port: int, key: str, timeout: float = 10.0) -> None:

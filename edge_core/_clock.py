@@ -6,13 +6,36 @@ expected time continues the clock (poller jitter is ignored, so timestamps never
 block splits).  A later ``t0`` (a gap) re-anchors the timestamps at ``t0``; the alarm state
 machines carry on as if the stream were continuous (delays, ROC and stuck counts are
 counted in samples).  An earlier ``t0`` or a different ``dt`` raises ValueError.
+
+That rule lives in :func:`grid_start`, the one place that decides where a block goes.
+A live caller (the gateway's poll feed) places each poll with it before handing it over:
+an early or jittered poll continues the grid, a late one re-anchors it, and no poll is
+ever refused for its timing.  Callers that pass recorded data straight in keep the
+ValueError for time that really goes backwards.
 """
 
 from __future__ import annotations
 
 import math
 
-__all__ = ["SampleClock"]
+__all__ = ["JITTER", "SampleClock", "grid_start"]
+
+#: How far, in sample periods, a block may start after the expected time and still
+#: continue the grid (later than that is a gap).
+JITTER = 0.5
+
+
+def grid_start(t0: float, expected: float, dt: float) -> float:
+    """Where a block acquired at ``t0`` starts, given the clock's ``expected`` next time.
+
+    ``expected`` is NaN before the first block (the block anchors the clock at ``t0``).
+    Up to :data:`JITTER` periods late, or any amount early (poll jitter, a catch-up poll
+    after a late one, the wall clock stepping back), it continues the grid: ``expected``.
+    Later than that it is a gap and re-anchors at ``t0``.
+    """
+    if math.isnan(expected) or t0 > expected + JITTER * dt:
+        return float(t0)
+    return expected
 
 
 class SampleClock:
@@ -38,13 +61,19 @@ class SampleClock:
             msg = f"dt={dt!r}: differs from dt={self.dt!r} of earlier blocks"
             raise ValueError(msg)
         else:
-            expected = self.t_origin + (self.k - self.k_origin) * self.dt
-            if t0 < expected - 0.5 * self.dt:
+            expected = self.expected()
+            if t0 < expected - JITTER * self.dt:
                 msg = f"t0={t0!r}: earlier than the expected {expected!r} (time went backwards)"
                 raise ValueError(msg)
-            if t0 > expected + 0.5 * self.dt:
+            if grid_start(t0, expected, self.dt) != expected:
                 self.t_origin, self.k_origin = float(t0), self.k
         return self.k, self.k - self.k_origin
+
+    def expected(self) -> float:
+        """When the next block is expected to start (NaN before the first block)."""
+        if math.isnan(self.dt):
+            return math.nan
+        return self.t_origin + (self.k - self.k_origin) * self.dt
 
     def advance(self, n: int) -> None:
         self.k += n

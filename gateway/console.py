@@ -23,13 +23,17 @@ __all__ = ["ConsoleSink"]
 
 _COLOURS = {"active": "\033[1;31m", "cleared": "\033[32m", "acknowledged": "\033[33m"}
 _RESET = "\033[0m"
+WIDTH = 120
 
 
 class ConsoleSink(Sink):
     """Prints alarm events immediately and keeps the last values for status lines."""
 
-    def __init__(self, out: TextIO | None = None, colour: bool | None = None) -> None:
+    def __init__(
+        self, out: TextIO | None = None, colour: bool | None = None, *, values: bool = True
+    ) -> None:
         self.out = out or sys.stdout
+        self.values = values  # a line of current values before each status line
         self.colour = self.out.isatty() if colour is None else colour
         self.latest: dict[str, tuple[Device, PollSample]] = {}
         self.alarm_count = 0
@@ -55,7 +59,14 @@ class ConsoleSink(Sink):
         self.latest[device.name] = (device, sample)
 
     def status(self, extra: Callable[[], str] | None = None) -> None:
-        """Print one status line with a few current values per device."""
+        """Print the status line (fits 120 columns); with ``values``, a line of values first."""
+        head = time.strftime("%H:%M:%S")
+        if self.values:
+            self._print(_fit(f"{head}  values {self._values()}"))
+        if extra is not None:
+            self._print(_fit(f"{head}  {extra()}"))
+
+    def _values(self) -> str:
         parts = []
         for name, (device, sample) in sorted(self.latest.items()):
             shown = []
@@ -69,9 +80,12 @@ class ConsoleSink(Sink):
                 if len(shown) == 2:
                     break
             parts.append(f"{name}[{' '.join(shown)}]")
-        head = time.strftime("%H:%M:%S")
-        tail = f"  | {extra()}" if extra else ""
-        self._print(f"{head}  values {' '.join(parts)}{tail}")
+        return " ".join(parts)
 
     def _print(self, line: str) -> None:
         print(line, file=self.out, flush=True)
+
+
+def _fit(line: str, width: int = WIDTH) -> str:
+    """One terminal line: cut at ``width`` columns with an ellipsis (details: -v, status)."""
+    return line if len(line) <= width else line[: width - 1] + "…"

@@ -60,6 +60,7 @@ class SiteStats:
             "polls": self.polls,
             "alarms_annunciated": self.alarms_annunciated,
             "alarms_waiting": self.alarms_waiting,
+            "degraded": [f"outbox: {self.outbox.degraded}"] if self.outbox.degraded else [],
             "commands": {"accepted": self.commands_accepted, "refused": self.commands_refused},
         }
 
@@ -70,8 +71,11 @@ class SiteStats:
         if down:
             text += f" ({down} device(s) down)"
         text += f" | queued {self.outbox.queued_alarms} alarms {self.outbox.queued_telemetry} tel"
-        if self.alarms_waiting:
-            text += f" (+{self.alarms_waiting} alarms in memory)"
+        in_memory = self.alarms_waiting + self.outbox.memory_alarms
+        if in_memory:
+            text += f" (+{in_memory} alarms in memory)"
+        if self.outbox.degraded:
+            text += " | DISK: " + self.outbox.degraded
         if self.mqtt is not None:
             m = self.mqtt
             text += (

@@ -6,6 +6,15 @@ operator's name and an HMAC-SHA256 signature made with that operator's key (keys
 from a file or the environment, never from the site file), a timestamp within five
 minutes and a request id never seen before. A command that fails any check, or that
 the alarm state refuses, changes nothing and gets a reply saying exactly why.
+
+Anyone the ACL lets publish on ``cmd/#`` can flood it, so a command is refused as
+cheaply as possible (size, then JSON, then shape, and only then the HMAC), and the
+*replies* to refusals are rate-limited: per claimed sender (the ``by`` field, since MQTT
+does not say who published) and overall. A refusal over the limit is counted in
+``suppressed`` and not answered; the first one over a sender's limit is answered with
+``rate_limited`` so a confused script learns why it hears nothing. Checking is never
+limited: a flood that claims a real operator's name cannot stop that operator's
+signed commands, which are applied and answered at once.
 """
 
 from __future__ import annotations
@@ -26,6 +35,7 @@ from gateway.contracts.command import (
     ACTIONS,
     MAX_COMMAND_PAYLOAD,
     REQUEST_ID_PATTERN,
+    UNTRUSTED_CODES,
     CommandRequest,
     reply_body,
     sign_command,
@@ -37,6 +47,7 @@ __all__ = [
     "ACTIONS",
     "CommandProcessor",
     "CommandRequest",
+    "RefusalLimiter",
     "load_operator_keys",
     "sign_command",
 ]
@@ -44,6 +55,11 @@ __all__ = [
 MAX_CLOCK_SKEW_S = 300.0
 _REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
 SEEN_REQUESTS = 10_000
+#: Refusal replies per claimed sender: a burst, then one per ``1 / rate`` seconds.
+SENDER_BURST, SENDER_RATE = 10, 2.0
+#: Refusal replies from everyone together (an attacker can claim many names).
+TOTAL_BURST, TOTAL_RATE = 50, 20.0
+_SENDERS = 1024  # buckets kept; the least recently used is forgotten
 
 
 def load_operator_keys(path: Path | None = None) -> dict[str, bytes]:
@@ -65,8 +81,53 @@ def load_operator_keys(path: Path | None = None) -> dict[str, bytes]:
     return keys
 
 
+class _Bucket:
+    """A token bucket: ``take`` succeeds at most ``burst`` times, refilled at ``rate``/s."""
+
+    __slots__ = ("burst", "rate", "stamp", "tokens", "warned")
+
+    def __init__(self, burst: int, rate: float, now: float) -> None:
+        self.burst, self.rate = burst, rate
+        self.tokens, self.stamp, self.warned = float(burst), now, False
+
+    def take(self, now: float) -> bool:
+        elapsed = max(0.0, now - self.stamp)
+        self.tokens = min(float(self.burst), self.tokens + elapsed * self.rate)
+        self.stamp = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            self.warned = False
+            return True
+        return False
+
+
+class RefusalLimiter:
+    """Decides whether a refusal gets a reply: per-sender and overall token buckets."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._total = _Bucket(TOTAL_BURST, TOTAL_RATE, clock())
+        self._senders: OrderedDict[str, _Bucket] = OrderedDict()
+
+    def verdict(self, sender: str) -> str:
+        """``reply``, ``warn`` (reply ``rate_limited`` once) or ``drop``."""
+        now = self._clock()
+        bucket = self._senders.get(sender)
+        if bucket is None:
+            bucket = self._senders[sender] = _Bucket(SENDER_BURST, SENDER_RATE, now)
+            while len(self._senders) > _SENDERS:
+                self._senders.popitem(last=False)
+        self._senders.move_to_end(sender)
+        if not bucket.take(now):
+            if bucket.warned:
+                return "drop"
+            bucket.warned = True
+            return "warn" if self._total.take(now) else "drop"
+        return "reply" if self._total.take(now) else "drop"
+
+
 class CommandProcessor:
-    """Checks and applies commands; ``handle`` never raises, it returns the reply."""
+    """Checks and applies commands; ``handle`` and ``answer`` never raise."""
 
     def __init__(
         self,
@@ -81,29 +142,59 @@ class CommandProcessor:
         self._seen: OrderedDict[str, None] = OrderedDict()
         self.accepted = 0
         self.refused = 0
+        self.suppressed = 0
+        self._limiter = RefusalLimiter(clock)
 
     def handle(self, action: str, payload: bytes) -> dict[str, Any]:
         """Apply one command; the reply says ok or which rule refused it."""
-        request_id = _request_id_of(payload)
+        reply, _ = self._process(action, payload)
+        return reply
+
+    def answer(self, action: str, payload: bytes) -> dict[str, Any] | None:
+        """Like :meth:`handle`, but None for a refusal the rate limit leaves unanswered.
+
+        This is what the MQTT command reader calls (see the module docstring).
+        """
+        reply, sender = self._process(action, payload)
+        if sender is None:  # applied, or refused by the alarm state: always answered
+            return reply
+        verdict = self._limiter.verdict(sender)
+        if verdict == "drop":
+            self.suppressed += 1
+            return None
+        if verdict == "warn":
+            message = "too many refused commands from this sender; further ones go unanswered"
+            return reply_body(reply["request_id"], code="rate_limited", message=message)
+        return reply
+
+    def _process(self, action: str, payload: bytes) -> tuple[dict[str, Any], str | None]:
+        """The reply, and the claimed sender if it is an untrusted refusal (else None)."""
+        body = _json_object(payload)
+        request_id = _request_id_of(body)
         try:
-            request = self._authenticate(action, payload)
+            request = self._authenticate(action, payload, body)
             event = self._apply(action, request)
         except CommandError as exc:
             self.refused += 1
-            return reply_body(request_id, code=exc.code, message=str(exc))
+            reply = reply_body(request_id, code=exc.code, message=str(exc))
+            return reply, _sender_of(body) if exc.code in UNTRUSTED_CODES else None
         self.accepted += 1
-        return reply_body(request_id, event=event)
+        return reply_body(request_id, event=event), None
 
-    def _authenticate(self, action: str, payload: bytes) -> CommandRequest:
+    def _authenticate(
+        self, action: str, payload: bytes, body: dict[str, Any] | None
+    ) -> CommandRequest:
         if action not in ACTIONS:
+            shown = action if len(action) <= 40 else action[:37] + "..."
             raise CommandError(
-                "unknown_action", f"unknown command {action!r}; known: {', '.join(ACTIONS)}"
+                "unknown_action", f"unknown command {shown!r}; known: {', '.join(ACTIONS)}"
             )
         try:
             request = CommandRequest.from_payload(payload)
         except ContractError as exc:
             raise CommandError("malformed", f"malformed {exc}") from None
-        body = json.loads(payload)
+        if body is None:  # valid for pydantic yet not for json (cannot happen; be safe)
+            raise CommandError("malformed", "malformed command: not a JSON object")
         if not self.keys:
             raise CommandError(
                 "unauthorised", "commands are disabled: no operator keys are configured"
@@ -165,18 +256,30 @@ def _duration(request: CommandRequest) -> float:
     return request.duration_s
 
 
-def _request_id_of(payload: bytes) -> str | None:
+def _json_object(payload: bytes) -> dict[str, Any] | None:
+    """The payload as a JSON object, or None; the size is checked before any parsing."""
+    if len(payload) > MAX_COMMAND_PAYLOAD:
+        return None
+    try:
+        body = json.loads(payload)
+    except (ValueError, RecursionError):  # not UTF-8 or not JSON; too deeply nested
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _request_id_of(body: dict[str, Any] | None) -> str | None:
     """The command's ``request_id`` if it is a valid one, else None (reply on ``unknown``).
 
     It becomes a topic level of the reply: an id that is too long, holds a control
     character or a lone surrogate would make the publish fail or the broker disconnect us.
     """
-    if len(payload) > MAX_COMMAND_PAYLOAD:
-        return None
-    try:
-        value = json.loads(payload).get("request_id")
-    except (ValueError, AttributeError, RecursionError):
-        return None
+    value = body.get("request_id") if body is not None else None
     if isinstance(value, str) and _REQUEST_ID.fullmatch(value):
         return value
     return None
+
+
+def _sender_of(body: dict[str, Any] | None) -> str:
+    """The operator a command claims to come from, as a rate-limit key ("" if none)."""
+    value = body.get("by") if body is not None else None
+    return value[:64] if isinstance(value, str) else ""

@@ -132,7 +132,7 @@ async def _edge(args: argparse.Namespace, site: Site, stop: asyncio.Event) -> No
     from gateway.console import ConsoleSink  # noqa: PLC0415
     from gateway.site import EdgeSite  # noqa: PLC0415
 
-    console = ConsoleSink()
+    console = ConsoleSink(values=args.verbose > 0)  # -v: a line of values too
     mqtt = mqtt_settings(args, f"edge-{site.enterprise}-{site.site}") if args.mqtt else None
     service = EdgeSite(
         site,

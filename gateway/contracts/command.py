@@ -75,7 +75,7 @@ class CommandRequest(FrozenModel):
     device: _Short | None = None
     point: _Short | None = None
     kind: AlarmKind | None = None
-    activation_id: Annotated[str, Field(max_length=64)] | None = None
+    activation_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")] | None = None
     note: _Text = ""
     duration_s: float | None = None
     cause: _Text = ""

@@ -8,6 +8,13 @@ before any telemetry, so an alarm is never queued behind a telemetry backlog.
 Messages from before the current connection are marked ``replayed`` so stale data
 never looks fresh. The site status topic is retained, carries the counters, and the
 broker publishes the last will ``offline`` there if the agent vanishes.
+
+Commands are untrusted input: the reader hands each one to the handler and queues the
+reply; no exception from one command ends it (it is counted, answered ``internal_error``
+and the reader goes on), and the session restarts the reader if it dies anyway. Replies
+to fresh signed commands go out before any refusal, and the handler may leave a refusal
+unanswered (rate limit), so a flood of garbage never delays an operator's ack. A reply
+topic is built only from a ``request_id`` that matches the contract's strict pattern.
 """
 
 from __future__ import annotations
@@ -25,7 +32,9 @@ from urllib.parse import urlparse
 
 import aiomqtt
 
-from gateway.contracts.topics import command_filter, reply_topic, status_topic
+from gateway.contracts.topics import command_filter, manifest_topic, reply_topic, status_topic
+from gateway.mqtt.commandio import CommandTasks, ReplyQueue, topic_level
+from gateway.mqtt.logfilter import RepeatSummary
 from gateway.outbox import Lane, Outbox, OutboxError, OutboxMessage, mark_replayed
 from gateway.timeutil import rfc3339
 
@@ -33,10 +42,15 @@ __all__ = ["CommandHandler", "MqttPublisher", "MqttSettings", "PublisherStats"]
 
 log = logging.getLogger(__name__)
 
-CommandHandler = Callable[[str, bytes], dict[str, Any]]
+#: ``handler(action, payload)`` returns the reply, or None to leave the command unanswered.
+CommandHandler = Callable[[str, bytes], dict[str, Any] | None]
 BATCH = 64  # alarms per round
 TELEMETRY_BATCH = 16  # small, so a new alarm waits at most a short round of telemetry
 STATUS_EVERY_S = 10.0
+#: aiomqtt's and paho's log, with repeats of one message summarised (aiomqtt warns about
+#: "pending publish calls" on every publish of a backlog drain).
+MQTT_LOG = logging.getLogger("gateway.mqtt.client")
+MQTT_LOG.addFilter(RepeatSummary())
 
 
 @dataclass(frozen=True)
@@ -94,6 +108,10 @@ class PublisherStats:
     telemetry_sent: int = 0
     replayed: int = 0
     commands: int = 0
+    commands_unanswered: int = 0  # refusals left unanswered (rate limit, full backlog)
+    command_errors: int = 0  # commands whose handling or reply failed; the reader went on
+    reader_restarts: int = 0
+    session_errors: int = 0  # sessions ended by an unexpected error (a bug), then restarted
     protocol: str = ""
     last_error: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -111,6 +129,7 @@ class MqttPublisher:
         *,
         commands: CommandHandler | None = None,
         status_extra: Callable[[], dict[str, Any]] | None = None,
+        manifest: bytes | None = None,
     ) -> None:
         self.enterprise = enterprise
         self.site = site
@@ -119,6 +138,7 @@ class MqttPublisher:
         self.stats = PublisherStats()
         self._commands = commands
         self._status_extra = status_extra
+        self._manifest = manifest  # retained; published at every connect
         self._wake = asyncio.Event()
         self._status_topic = status_topic(enterprise, site)
         self._v5 = settings.protocol != "3.1.1"
@@ -135,6 +155,7 @@ class MqttPublisher:
             try:
                 await self._session(stop)
                 delay = 0.5
+                continue
             except (aiomqtt.MqttError, OutboxError) as exc:
                 # An outbox that fails (disk error, locked file) is retried like a lost
                 # broker: the publisher must outlive both, or nothing is ever sent again.
@@ -148,9 +169,20 @@ class MqttPublisher:
                     exc,
                     delay,
                 )
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=delay)
-                delay = min(delay * 2, 15.0)
+            except Exception as exc:  # a bug must not end publishing: alarms would stop
+                self._lost(exc)
+                self.stats.session_errors += 1
+                first = self.stats.session_errors == 1
+                log.log(
+                    logging.ERROR if first else logging.DEBUG,
+                    "MQTT session failed unexpectedly (%r); restarting it in %.1f s",
+                    exc,
+                    delay,
+                    exc_info=first,
+                )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+            delay = min(delay * 2, 15.0)
 
     def _lost(self, exc: Exception) -> None:
         if self.stats.connected:
@@ -182,6 +214,7 @@ class MqttPublisher:
             protocol=aiomqtt.ProtocolVersion.V5 if v5 else aiomqtt.ProtocolVersion.V311,
             clean_session=None if v5 else True,
             timeout=5.0,
+            logger=MQTT_LOG,
         )
 
     async def _session(self, stop: asyncio.Event) -> None:
@@ -190,19 +223,25 @@ class MqttPublisher:
             self.stats.connected = True
             self.stats.protocol = "5" if self._v5 else "3.1.1"
             self.outbox.begin_session()
+            # A backlog drain keeps BATCH publishes in flight on purpose: not a warning.
+            client.pending_calls_threshold = 2 * BATCH
             await self._publish_status(client, "online")
-            reader = asyncio.create_task(self._serve_commands(client))
+            if self._manifest is not None:
+                topic = manifest_topic(self.enterprise, self.site)
+                await client.publish(topic, self._manifest, qos=1, retain=True)
+            readers = self._command_tasks(client)
             try:
-                await self._send_loop(client, stop)
+                await self._send_loop(client, stop, readers)
                 await self._publish_status(client, "offline")
             finally:
-                reader.cancel()
-                with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
-                    await reader
+                await readers.stop()
 
-    async def _send_loop(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
+    async def _send_loop(
+        self, client: aiomqtt.Client, stop: asyncio.Event, readers: CommandTasks
+    ) -> None:
         next_status = time.monotonic() + STATUS_EVERY_S
         while not stop.is_set():
+            readers.check()
             self._wake.clear()
             sent = await self._send_batch(client)
             if time.monotonic() >= next_status:
@@ -237,26 +276,68 @@ class MqttPublisher:
             self.stats.replayed += 1
         await client.publish(message.topic, payload, qos=message.qos)
 
-    async def _serve_commands(self, client: aiomqtt.Client) -> None:
+    def _command_tasks(self, client: aiomqtt.Client) -> CommandTasks:
+        if self._commands is None:
+            return CommandTasks(None, None, self._task_restarted)
+        return CommandTasks(
+            lambda queue: self._serve_commands(client, queue),
+            lambda queue: self._send_replies(client, queue),
+            self._task_restarted,
+        )
+
+    def _task_restarted(self) -> None:
+        self.stats.reader_restarts += 1
+
+    async def _serve_commands(self, client: aiomqtt.Client, replies: ReplyQueue) -> None:
+        """Read commands until the connection ends; one bad command never ends it."""
         if self._commands is None:
             return
         await client.subscribe(command_filter(self.enterprise, self.site), qos=1)
         async for message in client.messages:
-            action = message.topic.value.rsplit("/", 1)[-1]
-            reply = self._reply(action, bytes(message.payload))  # type: ignore[arg-type,unused-ignore]
             self.stats.commands += 1
-            topic = reply_topic(self.enterprise, self.site, _topic_level(reply.get("request_id")))
-            await client.publish(topic, json.dumps(reply).encode(), qos=1)
+            try:
+                action = message.topic.value.rsplit("/", 1)[-1]
+                payload = message.payload
+                raw = payload if isinstance(payload, bytes) else str(payload).encode()
+                reply = self._reply(action, raw)
+            except Exception:  # the reader must outlive any one message
+                self._command_failed("reading a command")
+                continue
+            if reply is None or not replies.put(reply):
+                self.stats.commands_unanswered += 1
 
-    def _reply(self, action: str, payload: bytes) -> dict[str, Any]:
+    async def _send_replies(self, client: aiomqtt.Client, replies: ReplyQueue) -> None:
+        """Publish queued replies, trusted first; only a lost connection ends this."""
+        while True:
+            reply = await replies.get()
+            try:
+                level = topic_level(reply.get("request_id"))
+                body = json.dumps(reply, ensure_ascii=True, default=str).encode()
+                await client.publish(reply_topic(self.enterprise, self.site, level), body, qos=1)
+            except aiomqtt.MqttError:
+                raise
+            except Exception:
+                self._command_failed("publishing a reply")
+
+    def _command_failed(self, what: str) -> None:
+        self.stats.command_errors += 1
+        first = self.stats.command_errors == 1
+        log.log(
+            logging.ERROR if first else logging.DEBUG,
+            "Command failed while %s",
+            what,
+            exc_info=first,
+        )
+
+    def _reply(self, action: str, payload: bytes) -> dict[str, Any] | None:
         # A handler that raises would end this reader: commands would go unanswered, and
         # the error would surface when the session closes and stop the publisher for good.
         assert self._commands is not None
         try:
             return self._commands(action, payload)
         except Exception as exc:
-            log.exception("Command %r failed in its handler", action)
-            error = {"code": "internal_error", "message": f"{type(exc).__name__}: {exc}"}
+            log.exception("Command %r failed in its handler", action[:64])
+            error = {"code": "internal_error", "message": type(exc).__name__}
             return {"request_id": None, "ok": False, "error": error}
 
     async def _publish_status(self, client: aiomqtt.Client, state: str) -> None:
@@ -274,19 +355,6 @@ class MqttPublisher:
         if self._status_extra is not None:
             body.update(self._status_extra())
         return json.dumps(body).encode()
-
-
-def _topic_level(request_id: object) -> str:
-    """``request_id`` if it is one valid topic level, else ``unknown``.
-
-    A publish to a topic with ``+`` or ``#`` raises in paho, and ``/`` would reply on
-    another topic: the id comes from an untrusted payload, even in a refused command.
-    """
-    if not isinstance(request_id, str) or not request_id:
-        return "unknown"
-    if any(c in request_id for c in "/+#\x00"):
-        return "unknown"
-    return request_id
 
 
 async def _either(first: asyncio.Event, second: asyncio.Event) -> None:

@@ -58,6 +58,12 @@ class OutboxStats:
     put_alarms: int = 0
     put_telemetry: int = 0
     file_bytes: int = 0
+    #: Why the outbox cannot write its file right now ("" when it can: not degraded).
+    degraded: str = ""
+    memory_alarms: int = 0  # alarms kept in memory because the disk refused them
+    memory_telemetry: int = 0
+    dropped_telemetry: int = 0  # telemetry windows lost while the disk was full
+    reserve_held: bool = True  # False after the space reserve was given up
 
 
 def is_replay(msg: OutboxMessage, session_start: float) -> bool:

@@ -67,10 +67,17 @@ def open_database(path: Path) -> sqlite3.Connection:
         _configure(conn, path)
     except sqlite3.DatabaseError as exc:
         conn.close()
-        msg = (
-            f"outbox {path} is not a usable SQLite database ({exc}); move it aside "
-            f"(e.g. to {path.name}.broken) and start again to create a fresh outbox"
-        )
+        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+        if code in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN):
+            # The file is fine, the disk is not: it may hold undelivered alarms, so the
+            # advice is to free space, never to move or delete it.
+            msg = f"outbox {path}: the disk is full or failing ({exc}); free space on it"
+        else:
+            msg = (
+                f"outbox {path} is not a usable SQLite database ({exc}); move it aside "
+                f"(e.g. to {path.name}.broken, keep it: it may hold undelivered alarms) "
+                "and start again to create a fresh outbox"
+            )
         raise OutboxError(msg) from exc
     except BaseException:
         conn.close()

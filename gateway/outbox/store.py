@@ -15,6 +15,14 @@ fsynced before ``put`` returns). ``mark_attempt``, ``ack`` and thinning commit w
 power loss can at worst forget the last few, which means a message is sent once more,
 marked as replayed - never lost. All calls are synchronous and short, meant for the
 event loop; the connection belongs to the thread that opened the outbox.
+
+A full or failing disk never stops delivery (docs/operations.md, "Full disk"): a put the
+database refuses, even after giving up the space reserve and thinning telemetry, is kept
+in the :class:`~gateway.outbox.fallback.MemoryLane` and peeked like a row; a failed
+``mark_attempt`` is only logged; an ``ack`` whose delete fails is remembered so the
+message is not sent again this session. An outbox that cannot even open on a full disk
+starts *degraded*, from memory, and retries the file every few seconds. ``stats()``
+says so (``degraded``, ``memory_alarms``), and it reaches the status topic.
 """
 
 from __future__ import annotations
@@ -23,9 +31,10 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
+from gateway.outbox.fallback import DEFAULT_RESERVE_BYTES, MemoryLane, SpaceReserve
 from gateway.outbox.model import Lane, OutboxError, OutboxMessage, OutboxStats, is_replay
 from gateway.outbox.quota import (
     THIN_TARGET,
@@ -48,6 +57,8 @@ _CHUNK = 500  # ids per statement, well under SQLite's bound-parameter limit
 _THIN_BUDGET_ROWS = 1024  # rows one put may thin before it returns; the next put goes on
 _VACUUM_FREE_PAGES = 2048  # hand pages back to the file system beyond this many free ones
 _VACUUM_STEP_PAGES = 512
+_REOPEN_EVERY_S = 5.0  # a degraded outbox tries its file again this often
+_RESERVE_EVERY_S = 10.0  # and a released reserve is made again (when there is room)
 
 
 class Outbox:
@@ -56,7 +67,12 @@ class Outbox:
     default_quota = staticmethod(default_quota)
 
     def __init__(
-        self, path: Path, *, quota_bytes: int, clock: Callable[[], float] = time.time
+        self,
+        path: Path,
+        *,
+        quota_bytes: int,
+        clock: Callable[[], float] = time.time,
+        reserve_bytes: int = DEFAULT_RESERVE_BYTES,
     ) -> None:
         if quota_bytes <= 0:
             msg = f"outbox quota_bytes must be positive, got {quota_bytes!r}"
@@ -67,21 +83,67 @@ class Outbox:
         self._sync = "FULL"
         self._thinning = False
         self._warned_alarms = False
-        self._conn: sqlite3.Connection | None = open_database(self.path)
+        self.memory = MemoryLane()
+        self.reserve = SpaceReserve(self.path.with_name(self.path.name + ".reserve"), reserve_bytes)
+        self.degraded = ""  # why the disk cannot be used right now; "" when it can
+        self._disk_failures = 0
+        self._thin_failures = 0
+        self._disk_quota: int | None = None  # lowered to what fitted when the disk filled
+        self._unsent_acks: set[int] = set()  # sent, but the delete failed: not sent again
+        self._memory_sent = 0
+        self._retry_at = 0.0
+        self._reserve_at = 0.0
+        self._counters = dict.fromkeys(COUNTERS, 0)
+        self._floor = 0
+        self._conn: sqlite3.Connection | None = None
+        self._closed = False
+        self.session_start = clock()
+        self._open()
+
+    def _open(self) -> None:
+        """Open the file; on a full or failing disk, release the reserve or go degraded."""
+        for attempt in (1, 2):
+            try:
+                conn = open_database(self.path)
+            except OutboxError as exc:
+                if not _disk_trouble(exc):
+                    raise
+                if attempt == 1 and self.reserve.release():
+                    continue
+                self._disk_failed(str(exc))
+                return
+            break
         try:
-            self._counters = read_counters(self._conn)
+            self._counters = read_counters(conn)
+            self._conn = conn
             self._floor = self._max_id()
         except sqlite3.Error as exc:
             self.close()
             msg = f"outbox {self.path}: cannot read its counters: {exc}"
             raise OutboxError(msg) from exc
-        self.session_start = clock()
+        self.reserve.ensure()
+
+    def _usable(self) -> bool:
+        """True when the database is open; a degraded outbox tries it every few seconds."""
+        if self._conn is not None:
+            return True
+        if self._closed:
+            msg = f"outbox {self.path} is closed"
+            raise OutboxError(msg)
+        now = time.monotonic()
+        if now < self._retry_at:
+            return False
+        self._retry_at = now + _REOPEN_EVERY_S
+        self._open()
+        return self._conn is not None
 
     # -- sessions and replay -------------------------------------------------------------
     def begin_session(self) -> float:
         """Start a broker session: whatever is stored now is a replay when sent from here on."""
         self.session_start = self._clock()
-        self._floor = self._max_id()
+        if self._conn is not None:
+            with suppress(sqlite3.Error):
+                self._floor = self._max_id()
         return self.session_start
 
     def is_replay(self, msg: OutboxMessage) -> bool:
@@ -89,7 +151,7 @@ class Outbox:
 
         The id check does not trust the wall clock, which may step back after a restart.
         """
-        return msg.id <= self._floor or is_replay(msg, self.session_start)
+        return 0 < msg.id <= self._floor or is_replay(msg, self.session_start)
 
     # -- writing ---------------------------------------------------------------------------
     def put(self, lane: Lane | int, topic: str, payload: bytes, qos: int) -> int:
@@ -102,41 +164,169 @@ class Outbox:
         if not rows:
             return []
         try:
-            ids = self._insert(rows)
+            if not self._usable():
+                return self._keep(rows)
+            if self.memory and not self._flush_memory():
+                return self._keep(rows)  # behind the older ones in memory: order is kept
+            ids = self._insert_making_room(rows)
         except OutboxError as exc:
-            if not _disk_full(exc) or not self._counters["queued_telemetry"]:
+            if not _disk_trouble(exc):
                 raise
-            log.warning("outbox %s is full on disk; thinning telemetry to make room", self.path)
-            self._thin_until(0, budget=max(_THIN_BUDGET_ROWS, 4 * len(rows)))
-            ids = self._insert(rows)
+            self._disk_failed(str(exc))
+            return self._keep(rows)
+        self._disk_ok()
         self._after_put(len(rows))
         return ids
 
+    def _insert_making_room(
+        self, rows: list[tuple[Lane, str, bytes, int]], created: list[float] | None = None
+    ) -> list[int]:
+        try:
+            return self._insert(rows, created)
+        except OutboxError as exc:
+            if not _disk_full(exc):
+                raise
+            # Deletes need free space too (the WAL grows first): give up the reserve,
+            # remember what fitted as the new limit, and thin telemetry into it.
+            # The outbox may then grow into half the room the reserve gave back (the
+            # other half stays for deletes and checkpoints); with no reserve left, it
+            # shrinks to what fitted, so the next puts thin before they hit the wall.
+            freed = self.reserve.size if self.reserve.release() else 0
+            used = self._counters["bytes_alarms"] + self._counters["bytes_telemetry"]
+            self._disk_quota = used + freed // 2 if freed else int(used * THIN_TARGET)
+            if self._counters["queued_telemetry"]:
+                self._thin_until(0, budget=max(_THIN_BUDGET_ROWS, 4 * len(rows)))
+            return self._insert(rows, created)
+
+    def _flush_memory(self) -> bool:
+        """Move what memory kept into the database, oldest first; False if it cannot."""
+        kept = [*self.memory.alarms, *self.memory.telemetry]
+        try:
+            self._insert_making_room(
+                [(m.lane, m.topic, m.payload, m.qos) for m in kept], [m.created for m in kept]
+            )
+        except OutboxError as exc:
+            if not _disk_trouble(exc):
+                raise
+            return False
+        self.memory.remove({m.id for m in kept})
+        log.warning("outbox %s: moved %d messages from memory to disk", self.path, len(kept))
+        return True
+
+    def _keep(self, rows: list[tuple[Lane, str, bytes, int]]) -> list[int]:
+        now = self._clock()
+        return [
+            self.memory.put(lane, topic, payload, qos, now) for lane, topic, payload, qos in rows
+        ]
+
+    def _disk_failed(self, why: str) -> None:
+        """First failure loud, with what to do; repeats counted quietly."""
+        self._disk_failures += 1
+        if not self.degraded:
+            log.critical(
+                "outbox %s cannot write (%s): alarms are kept in memory and sent from there; "
+                "free disk space (docs/operations.md, Full disk), never delete the outbox",
+                self.path,
+                why,
+            )
+        else:
+            log.debug("outbox %s still cannot write: %s", self.path, why)
+        self.degraded = why
+
+    def _disk_ok(self) -> None:
+        if self.degraded:
+            log.warning(
+                "outbox %s writes again after %d failed writes", self.path, self._disk_failures
+            )
+            self.degraded = ""
+            self._disk_failures = 0
+        now = time.monotonic()
+        if not self.reserve.held and now >= self._reserve_at:
+            self._reserve_at = now + _RESERVE_EVERY_S
+            self._vacuum(force=True)
+            if self.reserve.ensure():
+                self._disk_quota = None
+
     def mark_attempt(self, ids: Iterable[int]) -> None:
-        """Count one more publish attempt for each id (call it just before publishing)."""
-        with self._write("mark_attempt", "NORMAL") as conn:
-            for chunk in _chunks(list(ids)):
-                marks = ",".join("?" * len(chunk))
-                conn.execute(
-                    f"UPDATE messages SET attempts = attempts + 1 WHERE id IN ({marks})", chunk
-                )
+        """Count one more publish attempt for each id (call it just before publishing).
+
+        Never in the way of a send: when the disk refuses the update, a crash now at worst
+        resends the message, and it is marked replayed then anyway (it predates the session).
+        """
+        wanted = list(ids)
+        self.memory.mark_attempt({i for i in wanted if i < 0})
+        stored = [i for i in wanted if i > 0]
+        if not stored or self._conn is None:
+            return
+        try:
+            with self._write("mark_attempt", "NORMAL") as conn:
+                for chunk in _chunks(stored):
+                    marks = ",".join("?" * len(chunk))
+                    conn.execute(
+                        f"UPDATE messages SET attempts = attempts + 1 WHERE id IN ({marks})",
+                        chunk,
+                    )
+        except OutboxError as exc:
+            if not _disk_trouble(exc):
+                raise
+            log.debug("%s; publishing anyway", exc)
 
     def ack(self, ids: Iterable[int]) -> None:
         """Remove messages the broker acknowledged; counts them as sent (and replayed)."""
+        wanted = list(ids)
+        self._memory_sent += len(self.memory.remove({i for i in wanted if i < 0}))
+        stored = [i for i in wanted if i > 0] + sorted(self._unsent_acks)
+        if not stored:
+            return
+        if self._conn is None:  # degraded: delete them once the file opens again
+            self._unsent_acks.update(stored)
+            return
+        try:
+            self._delete_sent(stored)
+        except OutboxError as exc:
+            if not _disk_trouble(exc):
+                raise
+            self.reserve.release()  # deletes need room too; the next ack tries again
+            self._unsent_acks.update(stored)
+            return
+        self._unsent_acks.clear()
+        self._maybe_vacuum()
+
+    def _delete_sent(self, stored: list[int]) -> None:
         deltas = dict.fromkeys(COUNTERS, 0)
         with self._write("ack", "NORMAL") as conn:
-            for lane, size, attempts, created, row_id in self._delete(conn, list(ids)):
+            for lane, size, attempts, created, row_id in self._delete(conn, stored):
                 _count_removed(deltas, lane, size)
                 deltas["sent"] += 1
                 if row_id <= self._floor or attempts > 1 or created < self.session_start:
                     deltas["replayed"] += 1
             self._bump(conn, deltas)
         self._apply(deltas)
-        self._maybe_vacuum()
 
     # -- reading ---------------------------------------------------------------------------
     def peek(self, limit: int, *, lane: Lane | None = None) -> list[OutboxMessage]:
-        """Up to ``limit`` messages, all alarms before any telemetry, each lane oldest first."""
+        """Up to ``limit`` messages, all alarms before any telemetry, each lane oldest first.
+
+        Messages kept in memory follow the stored ones of their lane (they are newer).
+        """
+        stored: list[OutboxMessage] = []
+        if self._usable():
+            try:
+                stored = self._peek_stored(limit + len(self._unsent_acks), lane)
+            except OutboxError as exc:
+                if not _disk_trouble(exc):
+                    raise
+                self._disk_failed(str(exc))
+        stored = [m for m in stored if m.id not in self._unsent_acks]
+        alarms = [m for m in stored if m.lane is Lane.ALARM]
+        telemetry = [m for m in stored if m.lane is Lane.TELEMETRY]
+        if lane in (None, Lane.ALARM):
+            alarms += self.memory.alarms
+        if lane in (None, Lane.TELEMETRY):
+            telemetry += self.memory.telemetry
+        return [*alarms, *telemetry][:limit]
+
+    def _peek_stored(self, limit: int, lane: Lane | None) -> list[OutboxMessage]:
         args: tuple[int, ...]
         if lane is None:
             sql, args = f"SELECT {_COLUMNS} FROM messages ORDER BY lane, id LIMIT ?", (limit,)
@@ -154,16 +344,22 @@ class Outbox:
         """Counters as of now; ``file_bytes`` is the database plus its WAL on disk."""
         c = self._counters
         files = (self.path, self.path.with_name(self.path.name + "-wal"))
+        memory = self.memory
         return OutboxStats(
-            queued_alarms=c["queued_alarms"],
-            queued_telemetry=c["queued_telemetry"],
+            queued_alarms=c["queued_alarms"] + len(memory.alarms),
+            queued_telemetry=c["queued_telemetry"] + len(memory.telemetry),
             bytes_on_disk=c["bytes_alarms"] + c["bytes_telemetry"],
-            sent=c["sent"],
+            sent=c["sent"] + self._memory_sent,
             replayed=c["replayed"],
             thinned=c["thinned"],
             put_alarms=c["put_alarms"],
             put_telemetry=c["put_telemetry"],
             file_bytes=sum(f.stat().st_size for f in files if f.exists()),
+            degraded=self.degraded,
+            memory_alarms=len(memory.alarms),
+            memory_telemetry=len(memory.telemetry),
+            dropped_telemetry=memory.dropped_telemetry,
+            reserve_held=self.reserve.held,
         )
 
     def recount(self) -> tuple[int, int, int]:
@@ -176,6 +372,7 @@ class Outbox:
 
     def close(self) -> None:
         """Close the database (idempotent); SQLite checkpoints the WAL on the way out."""
+        self._closed = True
         if self._conn is not None:
             conn, self._conn = self._conn, None
             conn.close()
@@ -187,7 +384,9 @@ class Outbox:
         self.close()
 
     # -- internals -------------------------------------------------------------------------
-    def _insert(self, rows: list[tuple[Lane, str, bytes, int]]) -> list[int]:
+    def _insert(
+        self, rows: list[tuple[Lane, str, bytes, int]], created: list[float] | None = None
+    ) -> list[int]:
         deltas = dict.fromkeys(COUNTERS, 0)
         ids: list[int] = []
         now = self._clock()
@@ -196,9 +395,10 @@ class Outbox:
             "VALUES (?, ?, ?, ?, ?, ?)"
         )
         with self._write("put", "FULL") as conn:
-            for lane, topic, payload, qos in rows:
+            for i, (lane, topic, payload, qos) in enumerate(rows):
                 size = row_bytes(len(topic.encode()) + len(payload))
-                cursor = conn.execute(sql, (lane, topic, payload, qos, now, size))
+                when = created[i] if created is not None else now
+                cursor = conn.execute(sql, (lane, topic, payload, qos, when, size))
                 ids.append(int(cursor.lastrowid or 0))
                 name = "alarms" if lane == Lane.ALARM else "telemetry"
                 deltas[f"put_{name}"] += 1
@@ -209,14 +409,20 @@ class Outbox:
         return ids
 
     def _after_put(self, added: int) -> None:
-        if self._counters["bytes_alarms"] + self._counters["bytes_telemetry"] > self.quota_bytes:
+        quota = self.quota_bytes if self._disk_quota is None else self._disk_quota
+        quota = max(1, min(self.quota_bytes, quota))
+        if self._counters["bytes_alarms"] + self._counters["bytes_telemetry"] > quota:
             self._thinning = True
         if self._thinning:
-            target = int(self.quota_bytes * THIN_TARGET)
+            target = int(quota * THIN_TARGET)
             try:
                 self._thin_until(target, budget=max(_THIN_BUDGET_ROWS, 2 * added))
             except OutboxError as exc:  # the put itself is committed: report, do not fail it
-                log.error("outbox %s: thinning failed: %s", self.path, exc)
+                self._thin_failures += 1  # first loud; on a full disk it repeats every put
+                level = logging.ERROR if self._thin_failures == 1 else logging.DEBUG
+                log.log(level, "outbox %s: thinning failed: %s", self.path, exc)
+            else:
+                self._thin_failures = 0
         alarm_bytes = self._counters["bytes_alarms"]
         if alarm_bytes > self.quota_bytes and not self._warned_alarms:
             log.warning(
@@ -275,12 +481,22 @@ class Outbox:
         c = self._counters
         if (c["bytes_alarms"] + c["bytes_telemetry"]) * 4 > self.quota_bytes:
             return
-        conn = self._live()
+        self._vacuum()
+
+    def _vacuum(self, *, force: bool = False) -> None:
+        conn = self._conn
+        if conn is None:
+            return
         try:
-            if conn.execute("PRAGMA freelist_count").fetchone()[0] > _VACUUM_FREE_PAGES:
+            if force or conn.execute("PRAGMA freelist_count").fetchone()[0] > _VACUUM_FREE_PAGES:
                 conn.execute(f"PRAGMA incremental_vacuum({_VACUUM_STEP_PAGES})").fetchall()
-        except sqlite3.Error as exc:
-            log.warning("outbox %s: incremental vacuum failed: %s", self.path, exc)
+        except sqlite3.Error as exc:  # on a full disk this is retried every 10 s: quietly
+            log.log(
+                logging.DEBUG if force else logging.WARNING,
+                "outbox %s: incremental vacuum failed: %s",
+                self.path,
+                exc,
+            )
 
     @contextmanager
     def _write(self, what: str, sync: str) -> Iterator[sqlite3.Connection]:
@@ -346,6 +562,15 @@ def _count_removed(deltas: dict[str, int], lane: int, size: int) -> None:
 def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
     for start in range(0, len(ids), _CHUNK):
         yield [int(i) for i in ids[start : start + _CHUNK]]
+
+
+def _disk_trouble(exc: OutboxError) -> bool:
+    """True for a full or failing disk (kept in memory), not for a broken database file."""
+    cause = exc.__cause__
+    if not isinstance(cause, sqlite3.Error):
+        return False
+    code = getattr(cause, "sqlite_errorcode", 0) & 0xFF
+    return code in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_CANTOPEN)
 
 
 def _disk_full(exc: OutboxError) -> bool:

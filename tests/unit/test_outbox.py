@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import shutil
 import sqlite3
 import statistics
+import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
@@ -20,6 +22,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 import gateway.outbox as outbox_pkg
+import gateway.outbox.store as outbox_store
 from gateway.contracts.telemetry import PointWindow, TelemetryWindow
 from gateway.contracts.topics import alarm_topic, telemetry_topic
 from gateway.errors import GatewayError
@@ -31,6 +34,7 @@ from gateway.outbox import (
     is_replay,
     mark_replayed,
 )
+from gateway.outbox.fallback import MemoryLane
 from gateway.outbox.quota import row_bytes, thin_victims
 
 BIG = 1 << 40  # a quota that never thins
@@ -488,3 +492,142 @@ OutboxModel.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 test_outbox_model = OutboxModel.TestCase
+
+
+# -- a full disk (issue 9): alarms kept and sent, telemetry thinned, start degraded -------
+
+
+@pytest.fixture(name="small_disk")
+def fixture_small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 8 MiB file system (tmpfs) to fill up; mounting needs root, as CI runs."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("a full-disk test mounts a small tmpfs, which needs root (CI is root)")
+    where = tmp_path / "disk"
+    where.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(where)], check=True)
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def fill_disk(where: Path, name: str = "filler") -> int:
+    """Write zeros to ``where/name`` until the file system is full; the bytes written."""
+    written = 0
+    with (where / name).open("ab", buffering=0) as stream:
+        block = bytes(64 * 1024)
+        while True:
+            try:
+                written += stream.write(block)
+            except OSError:
+                break
+        while True:  # the last few bytes
+            try:
+                written += stream.write(b"\0" * 512)
+            except OSError:
+                return written
+
+
+def _alarm(i: int) -> bytes:
+    return json.dumps({"event_id": f"e{i:05d}", "n": i}).encode()
+
+
+def _padded(i: int) -> bytes:
+    return json.dumps({"event_id": f"e{i:05d}", "n": i, "pad": "x" * 1500}).encode()
+
+
+def test_on_a_full_disk_telemetry_is_thinned_and_every_alarm_is_kept_and_sent(
+    small_disk: Path,
+) -> None:
+    box = Outbox(small_disk / "outbox.sqlite", quota_bytes=BIG, reserve_bytes=1 << 20)
+    assert box.stats().reserve_held
+    telemetry = b"t" * 600
+    for _ in range(800):
+        box.put(Lane.TELEMETRY, "hazard/v1/e/s/d/telemetry", telemetry, 0)
+    fill_disk(small_disk)
+    alarms = 0
+    for i in range(2000):  # used to raise "database or disk is full" on every put
+        box.put(Lane.TELEMETRY, "hazard/v1/e/s/d/telemetry", telemetry, 0)
+        if i % 20 == 0:
+            box.put(Lane.ALARM, "hazard/v1/e/s/alarm/d/p", _alarm(alarms), 1)
+            alarms += 1
+    stats = box.stats()
+    assert stats.thinned > 0, "thinning must free room on a full disk"
+    assert not stats.reserve_held, "the reserve was given up to make that possible"
+    assert stats.queued_alarms == alarms
+    batch = box.peek(500, lane=Lane.ALARM)
+    assert [json.loads(m.payload)["n"] for m in batch] == list(range(alarms))
+    box.mark_attempt([m.id for m in batch])  # used to fail and hold every send back
+    box.ack([m.id for m in batch])
+    assert box.peek(500, lane=Lane.ALARM) == []
+    assert box.stats().sent >= alarms
+    box.close()
+
+
+def test_alarms_the_disk_refuses_wait_in_memory_in_order_and_go_to_disk_later(
+    tmp_path: Path,
+) -> None:
+    box = Outbox(tmp_path / "outbox.sqlite", quota_bytes=BIG, reserve_bytes=0)
+    assert box._conn is not None
+    pages = box._conn.execute("PRAGMA page_count").fetchone()[0]
+    box._conn.execute(f"PRAGMA max_page_count = {pages + 2}")  # a full disk, to SQLite
+    ids = [box.put(Lane.ALARM, "a/d/p", _padded(i), 1) for i in range(10)]
+    assert any(i < 0 for i in ids), "some alarms must have gone to memory"
+    stats = box.stats()
+    assert stats.memory_alarms > 0 and stats.degraded and stats.queued_alarms == 10
+    order = [json.loads(m.payload)["n"] for m in box.peek(100)]
+    assert order == list(range(10))
+    box._conn.execute("PRAGMA max_page_count = 1000000")  # space again
+    box.put(Lane.ALARM, "a/d/p", _padded(10), 1)
+    stats = box.stats()
+    assert stats.memory_alarms == 0 and not stats.degraded and stats.queued_alarms == 11
+    assert all(m.id > 0 for m in box.peek(100))
+    order = [json.loads(m.payload)["n"] for m in box.peek(100)]
+    assert order == list(range(11))
+    box.close()
+
+
+def test_telemetry_in_memory_is_bounded_and_what_is_dropped_is_counted() -> None:
+    lane = MemoryLane(telemetry_limit=5)
+    ids = [lane.put(Lane.TELEMETRY, "t", bytes([i]), 0, 0.0) for i in range(12)]
+    lane.put(Lane.ALARM, "a", b"alarm", 1, 0.0)
+    assert ids == list(range(-1, -13, -1)), "ids are negative and only shrink"
+    assert [m.payload for m in lane.telemetry] == [bytes([i]) for i in range(7, 12)]
+    assert lane.dropped_telemetry == 7 and len(lane.alarms) == 1
+
+
+def test_an_outbox_on_a_completely_full_disk_starts_degraded_and_keeps_its_backlog(
+    small_disk: Path,
+) -> None:
+    path = small_disk / "outbox.sqlite"
+    box = Outbox(path, quota_bytes=BIG, reserve_bytes=1 << 20)
+    for i in range(50):
+        box.put(Lane.ALARM, "a/d/p", _alarm(i), 1)
+    box.close()
+    fill_disk(small_disk)
+    box = Outbox(path, quota_bytes=BIG, reserve_bytes=1 << 20)  # used to refuse to start
+    fill_disk(small_disk, "filler-2")  # whatever the released reserve gave back
+    box.put(Lane.ALARM, "a/d/p", _alarm(50), 1)
+    batch = box.peek(100)
+    assert [json.loads(m.payload)["n"] for m in batch] == list(range(51))
+    box.mark_attempt([m.id for m in batch])
+    box.ack([m.id for m in batch])
+    assert box.peek(100) == [], "sent messages are not sent again, even if not yet deleted"
+    box.close()
+    (small_disk / "filler").unlink()
+    (small_disk / "filler-2").unlink()
+    box = Outbox(path, quota_bytes=BIG, reserve_bytes=1 << 20)
+    assert not box.stats().degraded
+    box.close()
+
+
+def test_a_full_disk_is_never_advised_away_by_moving_the_outbox(tmp_path: Path) -> None:
+    full = sqlite3.OperationalError("database or disk is full")
+    full.sqlite_errorcode = sqlite3.SQLITE_FULL
+    error = OutboxError("outbox x: the disk is full")
+    error.__cause__ = full
+    assert outbox_store._disk_trouble(error)
+    corrupt = sqlite3.DatabaseError("file is not a database")
+    corrupt.sqlite_errorcode = sqlite3.SQLITE_NOTADB
+    error.__cause__ = corrupt
+    assert not outbox_store._disk_trouble(error)

@@ -14,10 +14,10 @@ from gateway.commands.common import load_site_arg
 from gateway.config import with_tcp_ports
 from gateway.contracts.telemetry import TelemetryWindow
 from gateway.edge.agent import Sink
-from gateway.site import EdgeSite
 from gateway.mqtt.publisher import MqttSettings
 from gateway.netutil import free_port
 from gateway.simulator.server import Simulator
+from gateway.site import EdgeSite
 from tests.harness import Mosquitto
 from tests.harness.mqtt_probe import MqttProbe
 from tests.integration.mqtt.collect import Received

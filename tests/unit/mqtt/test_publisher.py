@@ -13,6 +13,7 @@ from typing import Any
 import aiomqtt
 import pytest
 
+from gateway.mqtt.commandio import ReplyQueue
 from gateway.mqtt.publisher import MqttPublisher, MqttSettings
 from gateway.outbox import Outbox, OutboxError
 
@@ -50,15 +51,18 @@ def _publisher(tmp_path: Path, handler: Any) -> MqttPublisher:
 
 
 async def _serve(publisher: MqttPublisher, client: FakeClient, replies: int) -> None:
-    reader = asyncio.create_task(publisher._serve_commands(client))  # type: ignore[arg-type]
+    queue = ReplyQueue()
+    reader = asyncio.create_task(publisher._serve_commands(client, queue))  # type: ignore[arg-type]
+    sender = asyncio.create_task(publisher._send_replies(client, queue))  # type: ignore[arg-type]
     for _ in range(100):
         await asyncio.sleep(0.01)
-        if len(client.published) >= replies or reader.done():
+        if len(client.published) >= replies or reader.done() or sender.done():
             break
-    reader.cancel()
-    if not reader.cancelled():
+    assert not reader.done() and not sender.done(), "the command reader must live on"
+    for task in (reader, sender):
+        task.cancel()
         with pytest.raises(asyncio.CancelledError):
-            await reader
+            await task
 
 
 async def test_a_request_id_with_wildcards_is_answered_and_the_reader_lives_on(
@@ -69,11 +73,14 @@ async def test_a_request_id_with_wildcards_is_answered_and_the_reader_lives_on(
         return {"request_id": request_id, "ok": False, "error": {"code": "malformed"}}
 
     client = FakeClient(
-        [(f"{A}/cmd/ack", b'{"request_id": "abc/#"}'), (f"{A}/cmd/ack", b'{"request_id": "r2"}')]
+        [
+            (f"{A}/cmd/ack", b'{"request_id": "abc/#"}'),
+            (f"{A}/cmd/ack", b'{"request_id": "req-0002"}'),
+        ]
     )
     publisher = _publisher(tmp_path, handler)
     await _serve(publisher, client, replies=2)
-    assert [topic for topic, _ in client.published] == [f"{A}/reply/unknown", f"{A}/reply/r2"]
+    assert [t for t, _ in client.published] == [f"{A}/reply/unknown", f"{A}/reply/req-0002"]
     publisher.outbox.close()
 
 
@@ -120,3 +127,23 @@ def test_mqtts_url_verifies_the_broker_even_without_a_ca_file() -> None:
     assert secure.port == 8883 and context is not None
     assert context.verify_mode is ssl.CERT_REQUIRED and context.check_hostname
     assert MqttSettings.from_url("mqtt://broker.example").tls_context() is None
+
+
+async def test_an_unexpected_error_in_a_session_is_retried_not_fatal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publisher = _publisher(tmp_path, None)
+    stop = asyncio.Event()
+    sessions = 0
+
+    async def session(_: asyncio.Event) -> None:
+        nonlocal sessions
+        sessions += 1
+        if sessions == 1:
+            raise ValueError("Publish topic cannot contain wildcards.")
+        stop.set()
+
+    monkeypatch.setattr(publisher, "_session", session)
+    await asyncio.wait_for(publisher.run(stop), timeout=5)
+    assert sessions == 2 and publisher.stats.session_errors == 1
+    publisher.outbox.close()

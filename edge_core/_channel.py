@@ -38,7 +38,7 @@ from edge_core._layout import (
     I_STUCK_START,
     MAX_EVENTS_PER_SAMPLE,
 )
-from edge_core._machine import _emit, _run_limit, _run_roc, _step, _stuck_replay
+from edge_core._machine import _emit, _roc_limit, _run_limit, _run_roc, _step, _stuck_replay
 from edge_core._scan import (
     _f32_ge,
     _f32_le,
@@ -51,6 +51,7 @@ from edge_core._scan import (
 )
 from edge_core._windows import _close_window
 from edge_core.config import (
+    QUALITY_MAINTENANCE,
     S_DEADBAND,
     S_H,
     S_HEARTBEAT,
@@ -61,9 +62,12 @@ from edge_core.config import (
     S_N_OFF,
     S_N_ON,
     S_N_STUCK,
+    S_OVER_ALARM,
+    S_RANGE_CODE,
     S_REPORT_DB,
-    S_ROC,
     S_ROC_DEADBAND,
+    S_ROC_FALL,
+    S_ROC_RISE,
     S_ROC_W,
     S_ROC_WINDOW_S,
     S_STUCK_EPS,
@@ -110,13 +114,18 @@ def _channel(
     up0, up1, dn2, dn3 = lim0 + db, lim1 + db, lim2 - db, lim3 - db
     n_on = np.int64(S[c, S_N_ON])
     n_off = np.int64(S[c, S_N_OFF])
-    roc = S[c, S_ROC]
-    has_roc = roc > 0.0
+    rise, fall = S[c, S_ROC_RISE], S[c, S_ROC_FALL]
+    has_roc = rise > 0.0 or fall > 0.0
     w = np.int64(S[c, S_ROC_W])
     rws = S[c, S_ROC_WINDOW_S]
-    rthr = roc - S[c, S_ROC_DEADBAND]
+    tr, tf = rise - S[c, S_ROC_DEADBAND], fall - S[c, S_ROC_DEADBAND]
+    # the fast path's |dv| bounds hold for both directions: take the tighter limit
+    roc = rise if fall != fall or (rise == rise and rise < fall) else fall
+    rthr = tr if tf != tf or (tr == tr and tr < tf) else tf
     latch = S[c, S_LATCH] != 0.0
     vlo, vhi = S[c, S_VALID_LO], S[c, S_VALID_HI]
+    over_alarm = S[c, S_OVER_ALARM] != 0.0
+    range_code = int(S[c, S_RANGE_CODE])
     n_stuck = int(S[c, S_N_STUCK])
     seps = S[c, S_STUCK_EPS]
     big = 2.0 * seps * (1.0 + 1e-12)
@@ -378,8 +387,10 @@ def _channel(
                             k0,
                             lfk,
                             rws,
-                            roc,
-                            rthr,
+                            rise,
+                            fall,
+                            tr,
+                            tf,
                             a4,
                             n4,
                             k_4,
@@ -419,7 +430,8 @@ def _channel(
             old_fc, old_comm = fc, comm
             faulted = True
             if qv != 0:
-                comm = 1
+                if qv != QUALITY_MAINTENANCE:  # declared invalid: bad, but not COMM
+                    comm = 1
                 sref = np.nan
             else:
                 comm = 0
@@ -427,7 +439,7 @@ def _channel(
                 if xv != xv:
                     code = 1
                 elif abs(xv) == np.inf or xv < vlo or xv > vhi:
-                    code = 2
+                    code = range_code
                 if code != 0:
                     sref = np.nan
                 elif n_stuck > 0:
@@ -441,47 +453,44 @@ def _channel(
             if faulted:
                 lfk = k
                 n0 = n1 = n2 = n3 = n4 = 0
+                if over_alarm and qv == 0 and (xv == np.inf or xv > vhi):
+                    # above full scale on a gas point: the worst case, alarmed at once
+                    k_2 = k_3 = 0
+                    if lim2 == lim2 and a2 == 0:
+                        a2 = 1
+                        ne = _emit(evf, evu, r, ne, i, 2, 1, xv, lim2)
+                    if lim3 == lim3 and a3 == 0:
+                        a3 = 1
+                        ne = _emit(evf, evu, r, ne, i, 3, 1, xv, lim3)
             else:
                 if lim0 == lim0:
-                    a0, n0, ch = _step(
-                        a0, n0, xv < lim0, xv >= up0, n_on, n_off, latch and k_0 == 0
-                    )
+                    a0, n0, k_0, ch = _step(a0, n0, k_0, xv < lim0, xv >= up0, n_on, n_off, latch)
                     if ch:
-                        k_0 = 0
                         ne = _emit(evf, evu, r, ne, i, 0, a0, xv, lim0)
                 if lim1 == lim1:
-                    a1, n1, ch = _step(
-                        a1, n1, xv < lim1, xv >= up1, n_on, n_off, latch and k_1 == 0
-                    )
+                    a1, n1, k_1, ch = _step(a1, n1, k_1, xv < lim1, xv >= up1, n_on, n_off, latch)
                     if ch:
-                        k_1 = 0
                         ne = _emit(evf, evu, r, ne, i, 1, a1, xv, lim1)
                 if lim2 == lim2:
-                    a2, n2, ch = _step(
-                        a2, n2, xv > lim2, xv <= dn2, n_on, n_off, latch and k_2 == 0
-                    )
+                    a2, n2, k_2, ch = _step(a2, n2, k_2, xv > lim2, xv <= dn2, n_on, n_off, latch)
                     if ch:
-                        k_2 = 0
                         ne = _emit(evf, evu, r, ne, i, 2, a2, xv, lim2)
                 if lim3 == lim3:
-                    a3, n3, ch = _step(
-                        a3, n3, xv > lim3, xv <= dn3, n_on, n_off, latch and k_3 == 0
-                    )
+                    a3, n3, k_3, ch = _step(a3, n3, k_3, xv > lim3, xv <= dn3, n_on, n_off, latch)
                     if ch:
-                        k_3 = 0
                         ne = _emit(evf, evu, r, ne, i, 3, a3, xv, lim3)
                 if has_roc:
                     pk = k - w
                     if pk > lfk:
                         pj = i - w
                         pv = x[c, pj] if pj >= 0 else hist[c, pk % w]
-                        rate = abs((xv - np.float64(pv)) / rws)
-                        a4, n4, ch = _step(
-                            a4, n4, rate > roc, rate <= rthr, n_on, n_off, latch and k_4 == 0
-                        )
+                        rate = (xv - np.float64(pv)) / rws
+                        beyond = rate > rise or -rate > fall
+                        inside = not (rate > tr) and not (-rate > tf)
+                        a4, n4, k_4, ch = _step(a4, n4, k_4, beyond, inside, n_on, n_off, latch)
                         if ch:
-                            k_4 = 0
-                            ne = _emit(evf, evu, r, ne, i, 4, a4, xv, roc)
+                            lim4 = _roc_limit(rate, rise, fall)
+                            ne = _emit(evf, evu, r, ne, i, 4, a4, rate, lim4)
                     else:
                         n4 = 0
                 acnt += 1

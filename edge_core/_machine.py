@@ -14,19 +14,34 @@ from edge_core._scan import _f32_ge, _f32_le, _has_run4
 
 
 @_jit()
-def _step(act, cnt, beyond, inside, n_on, n_off, latched):  # type: ignore[no-untyped-def]
-    """One good sample into an on/off-delay machine -> (act, cnt, changed)."""
+def _step(act, cnt, ack, beyond, inside, n_on, n_off, latch):  # type: ignore[no-untyped-def]
+    """One good sample into an on/off-delay machine -> (act, cnt, ack, changed).
+
+    ``ack`` is a latch reset accepted while back to normal (`Detector.reset`); a sample
+    that is not back inside voids it, so a latched alarm clears only after it has been
+    normal *and* reset since (ISA-18.2 latched alarm).
+    """
     if act == 0:
         cnt = cnt + 1 if beyond else 0
         if cnt > n_on:
-            return 1, 0, True
-        return 0, cnt, False
-    cnt = cnt + 1 if inside else 0
+            return 1, 0, 0, True
+        return 0, cnt, ack, False
+    if not inside:
+        return 1, 0, 0, False
+    cnt = cnt + 1
     if cnt > n_off:
-        if latched:
-            return 1, n_off + 1, False
-        return 0, 0, True
-    return 1, cnt, False
+        if latch and ack == 0:
+            return 1, n_off + 1, ack, False
+        return 0, 0, 0, True
+    return 1, cnt, ack, False
+
+
+@_jit()
+def _roc_limit(rate, rise, fall):  # type: ignore[no-untyped-def]
+    """The signed ROC limit on the side of ``rate``: +rise, or -fall for a fall."""
+    if (rate >= 0.0 and rise == rise) or fall != fall:  # noqa: PLR0124 (NaN test)
+        return rise
+    return -fall
 
 
 @_jit(leaf=True)
@@ -77,7 +92,11 @@ def _run_limit(
         xv = np.float64(x[cu, np.uint64(j)])
         sv = sgn * xv
         cond = (sv <= sinner) if act != 0 else (sv > slim)
-        cnt = cnt + 1 if cond else 0
+        if cond:
+            cnt += 1
+        else:
+            cnt = 0
+            acked = 0  # not back to normal: a reset given before is void
         if cnt > (n_off if act != 0 else n_on):
             if act == 0:
                 act, cnt, acked = 1, 0, 0
@@ -118,10 +137,12 @@ def _run_roc(
     k0,
     lfk,
     rws,
-    roc,
-    rthr,
+    rise,
+    fall,  # type: ignore[no-untyped-def]
+    tr,
+    tf,
     act,
-    cnt,  # type: ignore[no-untyped-def]
+    cnt,
     acked,
     latch,
     n_on,
@@ -131,25 +152,35 @@ def _run_roc(
     r,
     ne,
 ):
-    """Step the ROC machine over the good samples x[c, a:b] (fast path, a >= w)."""
+    """Step the ROC machine over the good samples x[c, a:b] (fast path, a >= w).
+
+    rate = (v[j] - v[j - w]) / roc_window_s, signed: beyond when rate > rise or
+    -rate > fall, back inside when neither exceeds its limit less the rate deadband
+    (tr, tf); a NaN limit never fires.  Events carry the rate as their value.
+    """
     cu = np.uint64(c)
     for j in range(a, b):
         if k0 + j - w <= lfk:  # window not fault-free: frozen
             cnt = 0
             continue
         xv = np.float64(x[cu, np.uint64(j)])
-        rate = abs((xv - np.float64(x[cu, np.uint64(j - w)])) / rws)
-        cond = (rate <= rthr) if act != 0 else (rate > roc)
-        cnt = cnt + 1 if cond else 0
+        rate = (xv - np.float64(x[cu, np.uint64(j - w)])) / rws
+        back = not (rate > tr) and not (-rate > tf)
+        cond = back if act != 0 else (rate > rise or -rate > fall)
+        if cond:
+            cnt += 1
+        else:
+            cnt = 0
+            acked = 0
         if cnt > (n_off if act != 0 else n_on):
             if act == 0:
                 act, cnt, acked = 1, 0, 0
-                ne = _emit(evf, evu, r, ne, j, 4, 1, xv, roc)
+                ne = _emit(evf, evu, r, ne, j, 4, 1, rate, _roc_limit(rate, rise, fall))
             elif latch and acked == 0:
                 cnt = n_off + 1
             else:
                 act, cnt, acked = 0, 0, 0
-                ne = _emit(evf, evu, r, ne, j, 4, 0, xv, roc)
+                ne = _emit(evf, evu, r, ne, j, 4, 0, rate, _roc_limit(rate, rise, fall))
     return act, cnt, acked, ne
 
 

@@ -9,30 +9,43 @@ t0 or a changed dt raises ValueError.  Every delay is counted in samples:
 ``n = ceil(seconds/dt - 1e-9)`` (0 s -> 0).
 
 Faults, checked first at every sample.  quality != 0 -> COMM active (limit field = the
-quality byte), the value is not looked at and the FAULT state is left as it is.  With good
-quality, COMM clears and the FAULT code is: 1 NaN; 2 +-inf or outside [valid_lo, valid_hi]
-(NaN bound = unbounded); 3 stuck; else 0.  Stuck: a reference value r is replaced by v
-whenever |v - r| > stuck_epsilon (or after any bad sample, which restarts tracking); the
-channel is stuck at the sample k when k - (index where r was set) >= n_stuck
+quality byte), the value is not looked at and the FAULT state is left as it is; quality
+QUALITY_MAINTENANCE (255: the device declared its readings invalid, e.g. calibrating) is a
+bad sample like that but leaves COMM as it is too, so maintenance raises no alarm.  With
+good quality, COMM clears and the FAULT code is: 1 NaN; 2 +-inf or outside [valid_lo,
+valid_hi] (NaN bound = unbounded; 4 instead of 2 on a ``device_fault`` channel, whose valid
+range is [-0.5, 0.5]: a set fault bit); 3 stuck; else 0.  Stuck: a reference value r is
+replaced by v whenever |v - r| > stuck_epsilon (or after any bad sample, which restarts
+tracking); the channel is stuck at the sample k when k - (index where r was set) >= n_stuck
 (n_stuck = ceil(stuck_s/dt - 1e-9), at least 1; NaN/0 disables).  A FAULT code change
 emits "clear old code" and/or "raise new code" (limit field = the code).  A sample is
 *good* when quality is 0 and its FAULT code is 0.
 
 Process alarms LL, L, H, HH and ROC are each an on/off-delay machine fed only by good
-samples (a bad sample freezes `active` and resets the pending counter):
+samples (a bad sample freezes `active` and resets the pending counter), with one fail-safe
+exception: on an ``over_range_alarm`` channel a good-quality sample above valid_hi (or
++inf) is a FAULT *and* holds H and HH active, raised at that sample without on-delay (a
+gas reading above full scale is the worst case, not a broken sensor; GB/T 50493-2019
+§5.4.1 wants concentration alarms and faults distinct, not one hiding the other):
 * inactive: count consecutive samples *beyond* (v < LL/L, v > H/HH, |rate| > roc); it
   becomes active at the sample where the count exceeds n_on (n_on = 0: at once);
 * active: count consecutive samples *back inside by the deadband* (v >= L + deadband,
-  v <= H - deadband, |rate| <= roc - roc_deadband); a sample in between (inside the limit,
-  within the deadband) or beyond resets the count; it clears where the count exceeds n_off;
-* latch: an active alarm only clears if acknowledged (`acknowledge(channel)` marks the
-  channel's active process alarms acknowledged); until then the count stops at n_off + 1,
-  so after the ack it clears at the next back-inside sample.  Activation clears the ack.
-ROC: rate = (v[k] - v[k - w]) / roc_window_s with w = max(1, round(roc_window_s/dt));
-it is evaluated only when samples k-w..k are all good (otherwise the ROC machine is frozen
-like on a fault).  roc NaN or 0 disables ROC.  NaN limits are absent.
+  v <= H - deadband, rate back inside both rate limits less roc_deadband); a sample in
+  between (inside the limit, within the deadband) or beyond resets the count; it clears
+  where the count exceeds n_off;
+* latch (ISA-18.2 latched alarm: it stays until back to normal *and* reset): a latched
+  alarm back inside for longer than its off-delay holds its count at n_off + 1 ("pinned")
+  and stays active; `reset(channel)` accepts a reset only for pinned alarms, which then
+  clear at the next back-inside sample.  A reset given while the condition is on is
+  refused, and an accepted one is void if the next sample is not back inside.
+ROC: rate = (v[k] - v[k - w]) / roc_window_s with w = max(1, round(roc_window_s/dt)),
+signed: beyond when rate > roc_rise or -rate > roc_fall (``roc`` stands for a direction
+whose own limit is NaN; NaN or 0 = that direction off).  It is evaluated only when samples
+k-w..k are all good (otherwise the ROC machine is frozen like on a fault).  NaN limits are
+absent.
 Events of one sample are emitted in kind order LL, L, H, HH, ROC, FAULT, COMM; `value` is
-the sample, `limit` the limit / roc / fault code / quality.
+the sample (ROC: the rate, unit per second), `limit` the limit / signed ROC limit (+rise,
+or -fall on the side of the rate) / fault code / quality.
 
 Telemetry windows: window id floor(ts / window_s); a window is emitted when a sample of a
 later window arrives (a partial window is carried to the next block).  min, max, mean and
@@ -53,7 +66,15 @@ import numpy as np
 
 from edge_core import _kernels as kern
 from edge_core._clock import SampleClock
-from edge_core.config import S_ROC_W, S_WINDOW_S, AlarmKind, ChannelConfig, pack_settings
+from edge_core.config import (
+    S_LATCH,
+    S_N_OFF,
+    S_ROC_W,
+    S_WINDOW_S,
+    AlarmKind,
+    ChannelConfig,
+    pack_settings,
+)
 from edge_core.result import AGGREGATE_DTYPE, TRANSITION_DTYPE, BlockResult
 
 __all__ = ["Detector", "check_block", "warm_up"]
@@ -112,14 +133,30 @@ class Detector:
     def n_channels(self) -> int:
         return len(self.configs)
 
-    def acknowledge(self, channel: int) -> None:
-        """Acknowledge the active process alarms of `channel` (matters for latched ones)."""
+    def reset(self, channel: int) -> bool:
+        """Reset the latched alarms of `channel` that are back to normal; True if any was.
+
+        Refused (False) while the condition is still on: ISA-18.2 releases a latch only
+        after return to normal *and* a reset.  The alarm clears at the next good sample
+        that is still back inside.
+        """
         if not 0 <= channel < self.n_channels:
             msg = f"channel={channel!r}: out of range 0..{self.n_channels - 1}"
             raise ValueError(msg)
+        if self._settings is None or not self._settings[channel, S_LATCH]:
+            return False
+        pinned = int(self._settings[channel, S_N_OFF]) + 1
+        done = False
         for j in range(len(_PROCESS)):
-            if self._istate[channel, kern.I_ACT + j]:
+            if self._istate[channel, kern.I_ACT + j] and (
+                self._istate[channel, kern.I_CNT + j] == pinned
+            ):
                 self._istate[channel, kern.I_ACK + j] = 1
+                done = True
+        return done
+
+    # An operator acknowledgement is a reset request: it releases only what is normal.
+    acknowledge = reset
 
     def state(self) -> np.ndarray:
         """Active flags [channels x 7] (bool) in `AlarmKind` order."""

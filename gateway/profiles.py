@@ -3,16 +3,17 @@
 A profile is checked in two stages, as integrators expect from a good validator:
 first the field schema (types, enums, ranges; pydantic), then the rules across
 fields (register width vs address, overlapping points, duplicate keys, limits in
-order LL < L < H < HH, GB/T 50493 gas alarm ceilings). Every problem in the file
-is collected and reported with its line before anything runs.
+order LL < L < H < HH, and the safety rules of `gateway.profile_rules`: GB/T 50493
+gas and oxygen setpoints, status-bit signals). Every problem in the file is collected and
+reported with its line before anything runs.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 from collections.abc import Iterator
-from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -22,13 +23,17 @@ from pydantic import Field, ValidationError
 from gateway.datatypes import TYPE_INFO, ByteOrder, DataType, Table, WordOrder
 from gateway.errors import Problem, ProfileError
 from gateway.modelbase import FrozenModel, parse_model
+from gateway.pointkinds import OVER_RANGE_ALARM_KINDS, Kind, OverRange, Signal
+from gateway.profile_rules import alarm_warnings, point_problems, setpoint_problems
 from gateway.yamlsource import FieldPath, SourceDoc, load_yaml_file
 
 __all__ = [
     "AlarmSettings",
     "DeviceProfile",
     "Kind",
+    "OverRange",
     "Point",
+    "Signal",
     "builtin_profiles_dir",
     "check_point_ranges",
     "check_profile",
@@ -36,29 +41,9 @@ __all__ = [
     "load_profile_doc",
 ]
 
+log = logging.getLogger(__name__)
+
 KEY_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
-
-# GB/T 50493-2019: combustible gas first-level alarm <= 25 %LEL, second-level <= 50 %LEL.
-LEL_FIRST_LEVEL_MAX = 25.0
-LEL_SECOND_LEVEL_MAX = 50.0
-
-
-class Kind(StrEnum):
-    """What a point measures; drives units, alarm rules and dashboards."""
-
-    GAS_LEL = "gas_lel"
-    GAS_PPM = "gas_ppm"
-    OXYGEN_PCT = "oxygen_pct"
-    DUST_MG_M3 = "dust_mg_m3"
-    LEVEL_M = "level_m"
-    LEVEL_PCT = "level_pct"
-    TEMPERATURE_C = "temperature_c"
-    PRESSURE_KPA = "pressure_kpa"
-    DIFF_PRESSURE_PA = "diff_pressure_pa"
-    SPARK_COUNT = "spark_count"
-    STATUS = "status"
-    CURRENT_MA = "current_ma"
-    FLOW_M3_H = "flow_m3_h"
 
 
 class AlarmSettings(FrozenModel):
@@ -71,7 +56,12 @@ class AlarmSettings(FrozenModel):
     deadband: float = Field(0.0, ge=0)
     on_delay_s: float = Field(0.0, ge=0)
     off_delay_s: float = Field(0.0, ge=0)
-    roc: float | None = Field(None, gt=0, description="rate-of-change limit, unit per second")
+    roc: float | None = Field(
+        None, gt=0, description="two-way rate-of-change limit, unit per second"
+    )
+    roc_rise: float | None = Field(None, gt=0, description="rate-of-rise limit, unit per second")
+    roc_fall: float | None = Field(None, gt=0, description="rate-of-fall limit, unit per second")
+    roc_deadband: float = Field(0.0, ge=0, description="rate deadband, unit per second")
     roc_window_s: float = Field(1.0, gt=0)
     latch: bool = False
     stuck_s: float | None = Field(None, gt=0, description="no change for this long = fault")
@@ -102,10 +92,25 @@ class Point(FrozenModel):
     offset: float = 0.0
     unit: str = ""
     valid_range: tuple[float, float] | None = None
+    over_range: OverRange | None = Field(
+        None, description="above valid_range: alarm (default for gas kinds) or fault"
+    )
+    signal: Signal | None = Field(None, description="what a set status bit means")
+    oel_ppm: float | None = Field(
+        None, gt=0, description="toxic gas occupational exposure limit (MAC/PC-TWA), ppm"
+    )
+    idlh_ppm: float | None = Field(None, gt=0, description="toxic gas IDLH, ppm")
     byte_order: ByteOrder | None = None
     word_order: WordOrder | None = None
     alarms: AlarmSettings | None = None
     description: str = ""
+
+    @property
+    def over_range_alarm(self) -> bool:
+        """True when a reading above valid_range also raises H/HH (fail-safe gas default)."""
+        if self.over_range is not None:
+            return self.over_range is OverRange.ALARM
+        return self.kind in OVER_RANGE_ALARM_KINDS
 
     @property
     def width(self) -> int:
@@ -164,8 +169,9 @@ def _check_points(points: list[tuple[int, Point]]) -> Iterator[tuple[FieldPath, 
         seen_keys.setdefault(point.key, index)
         yield from _check_point_type(point, where)
         yield from check_point_ranges(point, where)
+        yield from point_problems(point, where)
         if point.alarms is not None:
-            yield from check_alarms(point.kind, point.alarms, (*where, "alarms"))
+            yield from check_alarms(point.kind, point.alarms, (*where, "alarms"), point)
     yield from _check_overlaps(points)
 
 
@@ -196,9 +202,13 @@ def check_point_ranges(point: Point, where: FieldPath) -> Iterator[tuple[FieldPa
 
 
 def check_alarms(
-    kind: Kind, alarms: AlarmSettings, where: FieldPath
+    kind: Kind, alarms: AlarmSettings, where: FieldPath, point: Point | None = None
 ) -> Iterator[tuple[FieldPath, str]]:
-    """Limits in order LL < L < H < HH, and the GB/T 50493 ceilings for combustible gas."""
+    """Limits in order LL < L < H < HH, and the safety setpoint rules (`setpoint_problems`).
+
+    ``point`` (the whole point, when known) lets the rules that need more than the
+    kind -- a toxic gas's OEL -- run too.
+    """
     limits = alarms.limits()
     names = list(limits)
     for lower, upper in itertools.pairwise(names):
@@ -208,16 +218,7 @@ def check_alarms(
                 f"limits must rise LL < L < H < HH: {lower}={limits[lower]} "
                 f"is not below {upper}={limits[upper]}",
             )
-    if kind is Kind.GAS_LEL:
-        ceilings = {"H": LEL_FIRST_LEVEL_MAX, "HH": LEL_SECOND_LEVEL_MAX}
-        for name, ceiling in ceilings.items():
-            if name in limits and limits[name] > ceiling:
-                level = "first" if name == "H" else "second"
-                yield (
-                    (*where, name),
-                    f"{name}={limits[name]} %LEL exceeds the GB/T 50493-2019 {level}-level "
-                    f"alarm ceiling of {ceiling} %LEL",
-                )
+    yield from setpoint_problems(kind, alarms, where, point)
 
 
 def _check_overlaps(points: list[tuple[int, Point]]) -> Iterator[tuple[FieldPath, str]]:
@@ -254,6 +255,9 @@ def load_profile_doc(doc: SourceDoc) -> DeviceProfile | list[Problem]:
     if isinstance(parsed, list):
         return sorted(parsed + _point_rules_despite_schema_errors(doc), key=_by_line)
     problems = [doc.problem(path, message) for path, message in check_profile(parsed)]
+    for index, point in enumerate(parsed.points):
+        for path, message in alarm_warnings(point, ("points", index, "alarms")):
+            log.warning("%s", doc.problem(path, message))
     return problems or parsed
 
 

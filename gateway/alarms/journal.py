@@ -47,6 +47,11 @@ CREATE TABLE IF NOT EXISTS alarms (
     shelved_until REAL,
     PRIMARY KEY (device, point, kind)
 );
+CREATE TABLE IF NOT EXISTS deadlines (
+    activation_id TEXT PRIMARY KEY,
+    responsible TEXT NOT NULL,
+    due REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS dispositions (
     activation_id TEXT PRIMARY KEY,
     cause TEXT NOT NULL,
@@ -98,18 +103,27 @@ class AlarmJournal:
         row = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
         return int(row[0]) + 1
 
-    def record(self, event: AlarmEvent, alarm: StoredAlarm | None) -> None:
+    def record(
+        self,
+        event: AlarmEvent,
+        alarm: StoredAlarm | None,
+        due: tuple[str, float] | None = None,
+    ) -> None:
         """Journal an event and the alarm's new state in one transaction.
+
+        ``due``: (responsible person, deadline in epoch seconds) of a new activation.
 
         Raises JournalError when SQLite cannot write (disk full, I/O error).
         """
         try:
-            self._record(event, alarm)
+            self._record(event, alarm, due)
         except sqlite3.Error as exc:
             msg = f"cannot journal event {event.event_id} in {self.path}: {exc}"
             raise JournalError(msg) from exc
 
-    def _record(self, event: AlarmEvent, alarm: StoredAlarm | None) -> None:
+    def _record(
+        self, event: AlarmEvent, alarm: StoredAlarm | None, due: tuple[str, float] | None
+    ) -> None:
         payload = json.dumps(event.to_dict())
         with self._transaction():
             self._db.execute(
@@ -131,6 +145,10 @@ class AlarmJournal:
             )
             if alarm is not None:
                 self._save_alarm(alarm)
+            if due is not None:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO deadlines VALUES (?,?,?)", (event.event_id, *due)
+                )
 
     def mark_outboxed(self, event_id: str) -> None:
         """The event is safely in the outbox (JournalError when SQLite cannot write)."""
@@ -180,6 +198,36 @@ class AlarmJournal:
             (activation_id, cause, action, by, ts),
         )
         return cursor.rowcount == 1
+
+    def due(self, activation_id: str) -> tuple[str, float] | None:
+        """(responsible person, deadline) of an activation, None if none was recorded."""
+        row = self._db.execute(
+            "SELECT responsible, due FROM deadlines WHERE activation_id = ?", (activation_id,)
+        ).fetchone()
+        return None if row is None else (str(row[0]), float(row[1]))
+
+    def overdue(self, now: float, limit: int = 1000) -> list[dict[str, object]]:
+        """Activations past their deadline without a disposition, oldest first.
+
+        Each is the activation's payload plus ``responsible`` and ``due`` (epoch s).
+        """
+        rows = self._db.execute(
+            "SELECT e.payload, t.responsible, t.due FROM events e"
+            " JOIN deadlines t ON t.activation_id = e.event_id"
+            " LEFT JOIN dispositions d ON d.activation_id = e.event_id"
+            " WHERE d.activation_id IS NULL AND t.due < ? ORDER BY e.seq LIMIT ?",
+            (now, limit),
+        ).fetchall()
+        return [{**json.loads(p), "responsible": r, "due": due} for p, r, due in rows]
+
+    def open_dispositions(self) -> int:
+        """How many activations still lack a disposition."""
+        row = self._db.execute(
+            "SELECT COUNT(*) FROM events e LEFT JOIN dispositions d"
+            " ON d.activation_id = e.event_id WHERE e.state = 'active'"
+            " AND d.activation_id IS NULL"
+        ).fetchone()
+        return int(row[0])
 
     def without_disposition(self, limit: int = 1000) -> list[dict[str, object]]:
         """Activations (oldest first) that still lack a disposition (闭环 not closed)."""

@@ -9,6 +9,9 @@ States and the events each transition publishes::
     any ──shelve(until)──► SHELVED ──unshelve/expiry──► UNACK (condition) | NORMAL
     any ──out_of_service──► OUT_OF_SERVICE ──return_to_service──► UNACK | NORMAL
 
+    latched (ISA-18.2): ACKED ──returns to normal──► ACKED (held by the detector)
+                              ──reset──► NORMAL (the clear carries who reset it)
+
 Rules from GB/T 50493 and safety practice:
 - an acknowledgement names the activation it acknowledges (optional but checked): a
   new activation since is never masked by an acknowledgement of the old one;
@@ -16,7 +19,13 @@ Rules from GB/T 50493 and safety practice:
   combustible at the same level; the first activation while the site had no active
   alarm is marked ``first_out``;
 - fault alarms (FAULT, COMM) keep their own kinds and are never shown as concentration
-  alarms;
+  alarms; transitions of one alarm in one poll keep the detector's order, so a fault
+  that changes type (NaN -> out of range: clear then raise) stays active;
+- a latched alarm is released only by a reset after it returned to normal (ISA-18.2);
+  an acknowledgement given while the condition is on does not release it;
+- a disposition (闭环) is accepted only once the activation is acknowledged or cleared;
+  every activation gets a responsible person and a deadline, and one past its deadline
+  without a disposition is overdue (`overdue`, `disposition_counts`);
 - every transition is journaled with who and why before it is published.
 """
 
@@ -34,6 +43,7 @@ from gateway.alarms.model import (
     Alarm,
     AlarmKey,
     CommandError,
+    DispositionPolicy,
     IsaState,
     Transition,
     hazard_rank,
@@ -41,7 +51,7 @@ from gateway.alarms.model import (
 from gateway.config import Site
 from gateway.contracts.alarm import AlarmEvent, AlarmKind, AlarmState, level_of, rfc3339
 
-__all__ = ["Alarm", "AlarmKey", "AlarmManager", "CommandError", "IsaState"]
+__all__ = ["Alarm", "AlarmKey", "AlarmManager", "CommandError", "DispositionPolicy", "IsaState"]
 
 log = logging.getLogger(__name__)
 
@@ -60,14 +70,23 @@ class AlarmManager:
         *,
         clock: Callable[[], float] = time.time,
         max_shelve_s: float = MAX_SHELVE_S,
-        on_acknowledge: Callable[[AlarmKey], None] | None = None,
+        on_acknowledge: Callable[[AlarmKey], bool | None] | None = None,
+        disposition: DispositionPolicy | None = None,
     ) -> None:
+        """``on_acknowledge(key)`` asks the detector to reset a latch (ack or reset);
+        it returns False when the detector refused (condition still on), None when it
+        cannot tell.  ``disposition``: the responsible person and deadline (site config).
+        """
         self.site = site
         self.journal = journal
         self._publish = publish
         self._clock = clock
         self.max_shelve_s = max_shelve_s
         self._on_acknowledge = on_acknowledge
+        self.disposition = disposition or DispositionPolicy()
+        # resets accepted, clear not seen yet: (by, note, when); the detector clears a reset
+        # latch at its next good sample, so a reset older than two polls was refused
+        self._resets: dict[AlarmKey, tuple[str, str, float]] = {}
         self._seq = journal.next_seq()
         self._points = {(d.name, p.key): p for d in site.devices for p in d.points}
         self._devices = {d.name for d in site.devices}
@@ -79,8 +98,19 @@ class AlarmManager:
     # -- detector side -------------------------------------------------------------
 
     def on_transitions(self, transitions: Iterable[Transition]) -> None:
-        """Apply one poll's transitions: activations by priority first, then clears."""
-        batch = sorted(transitions, key=self._priority)
+        """Apply one poll's transitions: activations by priority first, then clears.
+
+        Transitions of one alarm keep the detector's order and all sort where the last
+        one belongs: a FAULT code change (clear old code, raise new code at one sample)
+        is applied clear-then-raise and leaves the alarm active.
+        """
+        batch = list(transitions)
+        last = {_key(t): t for t in batch}
+        order = sorted(
+            range(len(batch)),
+            key=lambda j: (self._priority(last[_key(batch[j])]), j),
+        )
+        batch = [batch[j] for j in order]
         first_out_free = not any(a.annunciated and a.condition for a in self.alarms.values())
         for transition in batch:
             key = AlarmKey(transition.device, transition.point, transition.kind)
@@ -147,6 +177,25 @@ class AlarmManager:
             self._on_acknowledge(key)
         return self._emit(updated, AlarmState.ACKNOWLEDGED, by=by, note=note)
 
+    def reset(self, key: AlarmKey, by: str, note: str = "") -> None:
+        """Reset a latched alarm that has returned to normal (ISA-18.2 latch).
+
+        The detector clears it at its next good sample, and that clear event names who
+        reset it.  Refused while the condition is still on: a latch resets only after
+        return to normal.
+        """
+        alarm = self._existing(key)
+        point = self._points.get((key.device, key.point))
+        if point is None or point.alarms is None or not point.alarms.latch:
+            raise CommandError("invalid_state", f"{key} is not a latched alarm")
+        if not alarm.condition or alarm.state not in (IsaState.UNACK, IsaState.ACKED):
+            raise CommandError("invalid_state", f"{key} is {alarm.state.value}: nothing to reset")
+        released = self._on_acknowledge(key) if self._on_acknowledge is not None else None
+        if released is False:
+            msg = f"{key} is still beyond its limit: a latched alarm resets after return to normal"
+            raise CommandError("invalid_state", msg)
+        self._resets[key] = (by, note, self._clock())
+
     def shelve(self, key: AlarmKey, by: str, note: str, duration_s: float) -> AlarmEvent:
         """Shelve ``key`` for at most ``max_shelve_s``; it returns by itself."""
         if not 0 < duration_s <= self.max_shelve_s:
@@ -188,29 +237,54 @@ class AlarmManager:
     def record_disposition(
         self, activation_id: str, cause: str, action: str, by: str
     ) -> AlarmEvent:
-        """Close the loop (闭环) on an activation: its cause and the action taken."""
+        """Close the loop (闭环) on an activation: its cause and the action taken.
+
+        Accepted only once the activation is acknowledged or cleared: a disposition of
+        an alarm nobody has looked at yet would close what is not closed.  The event
+        notes the responsible person, the deadline and whether it came late.
+        """
         if not cause.strip() or not action.strip():
             raise CommandError("invalid_argument", "a disposition needs both cause and action")
         stored = next((a for a in self.alarms.values() if a.activation_id == activation_id), None)
         if not self.journal.activation_exists(activation_id):
             raise CommandError("not_found", f"no alarm activation {activation_id}")
-        if not self.journal.add_disposition(
-            activation_id, cause, action, by, rfc3339(self._clock())
-        ):
+        if stored is not None and stored.state is IsaState.UNACK:
+            msg = f"activation {activation_id} of {stored.key} is not acknowledged yet"
+            raise CommandError("invalid_state", msg)
+        now = self._clock()
+        due = self.journal.due(activation_id)
+        if not self.journal.add_disposition(activation_id, cause, action, by, rfc3339(now)):
             raise CommandError("duplicate", f"activation {activation_id} already has a disposition")
         row = self.journal.event(activation_id)
         assert row is not None  # activation_exists said so
         key = AlarmKey(str(row["device"]), str(row["point"]), AlarmKind(str(row["kind"])))
         alarm = stored or self.alarms.get(key) or Alarm(key)
+        note = None
+        if due is not None:
+            responsible, deadline = due
+            late = " (overdue)" if now > deadline else ""
+            note = f"responsible {responsible or 'unassigned'}, due {rfc3339(deadline)}{late}"
         return self._emit(
             alarm,
             AlarmState.DISPOSITION,
             by=by,
             cause=cause,
             action=action,
+            note=note,
             save=False,
             activation_id=activation_id,
         )
+
+    def overdue(self) -> list[dict[str, object]]:
+        """Activations past their deadline without a disposition, oldest first."""
+        return self.journal.overdue(self._clock())
+
+    def disposition_counts(self) -> dict[str, int]:
+        """Status counters: activations without a disposition, and how many are overdue."""
+        return {
+            "open": self.journal.open_dispositions(),
+            "overdue": len(self.overdue()),
+        }
 
     # -- internals ---------------------------------------------------------------------
 
@@ -250,7 +324,14 @@ class AlarmManager:
             return
         state = IsaState.NORMAL if alarm.state is IsaState.ACKED else IsaState.RTN_UNACK
         updated = replace(alarm, state=state, condition=False, unconfirmed=-1)
-        self._emit(updated, AlarmState.CLEARED, value=t.value, limit=t.limit, ts=t.ts, note=note)
+        by = None
+        reset = self._resets.pop(key, None)
+        if reset is not None and t.ts - reset[2] <= 2 * self._poll_s.get(key.device, 1.0) + 1.0:
+            by = reset[0]  # a latched alarm: the clear says who reset it
+            note = f"reset: {reset[1]}" if reset[1] else "reset"
+        self._emit(
+            updated, AlarmState.CLEARED, value=t.value, limit=t.limit, ts=t.ts, note=note, by=by
+        )
 
     def _return(self, alarm: Alarm, by: str, note: str, state: AlarmState) -> AlarmEvent:
         back = replace(alarm, state=IsaState.NORMAL, shelved_until=None)
@@ -281,6 +362,9 @@ class AlarmManager:
         **extra: object,
     ) -> AlarmEvent:
         point = self._points.get((alarm.key.device, alarm.key.point))
+        unit = point.unit if point is not None else ""
+        if alarm.key.kind is AlarmKind.ROC:
+            unit = f"{unit}/s"  # a ROC event's value and limit are rates
         event = AlarmEvent.create(
             seq=self._seq,
             enterprise=self.site.enterprise,
@@ -291,7 +375,7 @@ class AlarmManager:
             state=state,
             value=value,
             limit=limit,
-            unit=point.unit if point is not None else "",
+            unit=unit,
             ts=ts if ts is not None else self._clock(),
             isa_state=alarm.state.value,
             **{k: v for k, v in extra.items() if v is not None and k != "activation_id"},
@@ -306,7 +390,11 @@ class AlarmManager:
         if save:
             self.alarms[alarm.key] = alarm
         try:
-            self.journal.record(event, self._stored(alarm) if save else None)
+            due = None
+            if new_activation:
+                policy = self.disposition
+                due = (policy.responsible_for(event.device), event.epoch + policy.deadline_s)
+            self.journal.record(event, self._stored(alarm) if save else None, due)
         except JournalError:
             # The record is incomplete, but the alarm must still reach the operators.
             log.critical(
@@ -354,3 +442,7 @@ class AlarmManager:
         if stored:
             active = sum(1 for a in self.alarms.values() if a.annunciated)
             log.warning("Restored %d alarms from the journal (%d annunciated)", len(stored), active)
+
+
+def _key(t: Transition) -> AlarmKey:
+    return AlarmKey(t.device, t.point, t.kind)

@@ -17,6 +17,7 @@ __all__ = [
     "Alarm",
     "AlarmKey",
     "CommandError",
+    "DispositionPolicy",
     "IsaState",
     "Transition",
     "hazard_rank",
@@ -44,6 +45,30 @@ class CommandError(GatewayError):
     def __init__(self, code: str, message: str) -> None:
         self.code = code
         super().__init__(message)
+
+
+@dataclass(frozen=True)
+class DispositionPolicy:
+    """Who must close the loop (闭环) on an activation, and by when.
+
+    Dust-explosion monitoring practice sets feedback and disposition time limits per
+    site by risk (DOMAIN.md §3.4, Suzhou; Dongyang escalates what is not handled in
+    time); no national figure exists, so the default is one day.  ``responsible`` names
+    the safety officer (or role) per device, with ``default`` for the others.
+    """
+
+    deadline_s: float = 24 * 3600.0
+    default: str = ""
+    responsible: tuple[tuple[str, str], ...] = ()  # (device, person)
+
+    def __post_init__(self) -> None:
+        if not self.deadline_s > 0:
+            msg = f"disposition deadline_s={self.deadline_s!r} must be > 0"
+            raise ValueError(msg)
+
+    def responsible_for(self, device: str) -> str:
+        """The person responsible for the activations of ``device``."""
+        return dict(self.responsible).get(device, self.default)
 
 
 @dataclass(frozen=True)

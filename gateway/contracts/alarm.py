@@ -68,7 +68,11 @@ class IsaState(StrEnum):
 
 
 def level_of(kind: AlarmKind) -> int:
-    """GB/T 50493 level: HH/LL are second-level (2), the rest first-level (1)."""
+    """GB/T 50493 level: HH/LL are second-level (2), the rest first-level (1).
+
+    Oxygen follows the columns of GB/T 50493-2019's setpoint table (§5.5): over-oxygen is
+    configured as H (first level), deficiency as LL (second level); docs/profiles.md.
+    """
     return 2 if kind in (AlarmKind.HH, AlarmKind.LL) else 1
 
 

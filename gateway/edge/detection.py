@@ -9,21 +9,28 @@ that keep the acquisition time of the sample that caused them.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
-from edge_core import AlarmKind as CoreKind
-from edge_core import ChannelConfig, Detector
+from edge_core._clock import SampleClock, grid_start
+from edge_core.config import QUALITY_MAINTENANCE, ChannelConfig
+from edge_core.config import AlarmKind as CoreKind
 from gateway.alarms.model import DEVICE_POINT, Transition
 from gateway.config import Device
 from gateway.contracts.alarm import AlarmKind
 from gateway.contracts.telemetry import PointWindow, TelemetryWindow
 from gateway.edge.samples import PollSample
-from gateway.profiles import Point
+from gateway.edge.warmup import WarmDetector
+from gateway.profiles import Kind, Point, Signal
 
-__all__ = ["DeviceDetector", "alarm_kind", "channel_config"]
+__all__ = ["DeviceDetector", "alarm_kind", "channel_config", "maintenance_quality"]
 
 HEARTBEAT_S = 60.0
+# A spark detector's counter: any increase is a spark detected (MEM Order No. 10 makes
+# spark detection a required safeguard), so by default a rise of one count alarms (ROC).
+SPARK_ANY_RISE = 1e-6
 
 _KIND = {
     CoreKind.LL: AlarmKind.LL,
@@ -37,14 +44,29 @@ _KIND = {
 
 
 def channel_config(point: Point, window_s: float) -> ChannelConfig:
-    """edge_core settings of one point: its alarms, valid range and telemetry window."""
+    """edge_core settings of one point: its alarms, valid range and telemetry window.
+
+    A ``signal: fault`` bit becomes a device-fault channel (FAULT, never an H); a
+    ``maintenance`` bit carries no alarm of its own (it marks the device's other readings
+    bad, `maintenance_quality`); gas points alarm on over-range (`Point.over_range_alarm`);
+    a spark counter without rate limits of its own alarms on any increase.
+    """
     alarms = point.alarms
     low, high = point.valid_range if point.valid_range is not None else (math.nan, math.nan)
-    if alarms is None:
-        return ChannelConfig(
-            valid_lo=low, valid_hi=high, window_s=window_s, heartbeat_s=HEARTBEAT_S
-        )
-    return ChannelConfig(
+    base = ChannelConfig(
+        valid_lo=low,
+        valid_hi=high,
+        window_s=window_s,
+        heartbeat_s=HEARTBEAT_S,
+        over_range_alarm=point.over_range_alarm,
+        device_fault=point.signal is Signal.FAULT,
+    )
+    if point.kind is Kind.SPARK_COUNT and not _has_roc(point):
+        base = replace(base, roc_rise=SPARK_ANY_RISE)
+    if alarms is None or point.signal in (Signal.FAULT, Signal.MAINTENANCE):
+        return base
+    return replace(
+        base,
         ll=_nan(alarms.lo_lo),
         l=_nan(alarms.lo),
         h=_nan(alarms.hi),
@@ -53,16 +75,41 @@ def channel_config(point: Point, window_s: float) -> ChannelConfig:
         on_delay_s=alarms.on_delay_s,
         off_delay_s=alarms.off_delay_s,
         roc=_nan(alarms.roc),
+        roc_rise=base.roc_rise if alarms.roc_rise is None else alarms.roc_rise,
+        roc_fall=_nan(alarms.roc_fall),
         roc_window_s=alarms.roc_window_s,
+        roc_deadband=alarms.roc_deadband,
         latch=alarms.latch,
-        valid_lo=low,
-        valid_hi=high,
         stuck_s=_nan(alarms.stuck_s),
         stuck_epsilon=alarms.stuck_epsilon,
-        window_s=window_s,
         report_deadband=alarms.deadband,
-        heartbeat_s=HEARTBEAT_S,
     )
+
+
+def _has_roc(point: Point) -> bool:
+    alarms = point.alarms
+    return alarms is not None and any(
+        v is not None for v in (alarms.roc, alarms.roc_rise, alarms.roc_fall)
+    )
+
+
+def maintenance_quality(points: tuple[Point, ...]) -> Callable[[PollSample], np.ndarray]:
+    """The quality column to feed the detector: a calibrating device's readings are bad.
+
+    While a ``signal: maintenance`` bit reads set (with good quality), every point of
+    the device that is not a status point gets QUALITY_MAINTENANCE: no process alarm,
+    rate or stuck check sees the calibration gas, and no COMM alarm is raised.
+    """
+    flags = [i for i, p in enumerate(points) if p.signal is Signal.MAINTENANCE]
+    readings = np.array([p.kind is not Kind.STATUS for p in points], np.bool_)
+
+    def quality(sample: PollSample) -> np.ndarray:
+        q = np.ascontiguousarray(sample.quality.reshape(-1, 1), dtype=np.uint8)
+        if any(sample.quality[i] == 0 and sample.values[i] != 0 for i in flags):
+            q[readings & (q[:, 0] == 0), 0] = QUALITY_MAINTENANCE
+        return q
+
+    return quality
 
 
 def alarm_kind(code: int) -> AlarmKind:
@@ -82,9 +129,10 @@ class DeviceDetector:
         self.dt = device.config.poll_interval_s
         self.window_s = device.config.telemetry_window_s
         configs = [channel_config(p, self.window_s) for p in device.points]
-        self._detector = Detector(configs)
+        self._detector = WarmDetector(configs)  # answers while the kernels compile
         self._keys = [p.key for p in device.points]
-        self._next_t: float | None = None
+        self._quality = maintenance_quality(device.points)
+        self._grid = SampleClock()  # a mirror of the detector's clock (one sample per poll)
 
     def acknowledge(self, point_index: int) -> None:
         """Release a latched alarm of the point (the latch holds until acknowledged)."""
@@ -94,7 +142,7 @@ class DeviceDetector:
         """Run one poll through the detector."""
         t0 = self._sample_time(sample.ts)
         block = np.ascontiguousarray(sample.values.reshape(-1, 1), dtype=np.float32)
-        quality = np.ascontiguousarray(sample.quality.reshape(-1, 1), dtype=np.uint8)
+        quality = self._quality(sample)
         result = self._detector.process(block, t0, self.dt, quality)
         transitions = [
             Transition(
@@ -135,11 +183,14 @@ class DeviceDetector:
         return transitions
 
     def _sample_time(self, ts: float) -> float:
-        # The detector counts time in samples of dt and refuses time going backwards;
-        # poll jitter of under half a period is absorbed, a later poll re-anchors it.
-        expected = self._next_t
-        t0 = ts if expected is None or ts > expected - 0.4 * self.dt else expected
-        self._next_t = t0 + self.dt
+        # edge_core's one timing rule (grid_start) places every poll: an early or
+        # jittered one continues the grid, a late one re-anchors it. The detector then
+        # never refuses a poll for its timing, and the alarm keeps the acquisition time.
+        # The mirror is a SampleClock fed exactly like the detector's own, so the two
+        # agree to the bit even after millions of polls (no float drift between them).
+        t0 = grid_start(ts, self._grid.expected(), self.dt)
+        self._grid.begin(t0, self.dt)
+        self._grid.advance(1)
         return t0
 
     def _windows(self, rows: np.ndarray) -> list[TelemetryWindow]:

@@ -111,9 +111,11 @@ def test_no_keys_means_commands_disabled(processor: CommandProcessor) -> None:
 
 def test_disposition_by_command(processor: CommandProcessor) -> None:
     activation = next(iter(processor.manager.alarms.values())).activation_id
-    reply = processor.handle(
-        "disposition", _body(by="zhang", activation_id=activation, cause="leak", action="fixed")
-    )
+    body: dict[str, Any] = {"activation_id": activation, "cause": "leak", "action": "fixed"}
+    refused = processor.handle("disposition", _body("zhang", None, **body))
+    assert refused["error"]["code"] == "invalid_state"  # not acknowledged yet
+    assert processor.handle("ack", _body())["ok"]
+    reply = processor.handle("disposition", _body("zhang", None, **body))
     assert reply["ok"] and reply["event"]["state"] == "disposition"
 
 

@@ -163,6 +163,7 @@ def test_disposition_closes_the_loop(h: Harness, journal: AlarmJournal) -> None:
     h.raise_("gas-02", "gas", AlarmKind.H)
     first = h.events[0].event_id
     assert len(journal.without_disposition()) == 2
+    h.manager.acknowledge(GAS, "li.wei")
     event = h.manager.record_disposition(first, "valve packing leak", "packing replaced", "zhang")
     assert event.state is AlarmState.DISPOSITION and event.activation_id == first
     assert event.cause == "valve packing leak"

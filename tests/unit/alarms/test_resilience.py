@@ -13,9 +13,9 @@ from gateway.alarms.model import Transition
 from gateway.commands.common import load_site_arg
 from gateway.contracts.alarm import AlarmEvent, AlarmKind
 from gateway.edge.agent import Sink
-from gateway.site import EdgeSite
 from gateway.mqtt.publisher import MqttSettings
 from gateway.outbox import Lane, OutboxError
+from gateway.site import EdgeSite
 
 NOW = 1_800_000_000.0
 

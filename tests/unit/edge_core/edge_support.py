@@ -69,6 +69,10 @@ def configs(draw: st.DrawFn) -> ChannelConfig:
         roc=draw(st.sampled_from([NAN, 0.0, 1.0, 5.0, 20.0])),
         roc_window_s=draw(st.sampled_from([0.1, 0.5, 1.0, 2.0])),
         roc_deadband=draw(st.sampled_from([0.0, 0.5, 2.0])),
+        roc_rise=draw(st.sampled_from([NAN, NAN, 1.0, 5.0])),
+        roc_fall=draw(st.sampled_from([NAN, NAN, 0.5, 5.0])),
+        over_range_alarm=draw(st.booleans()),
+        device_fault=draw(st.sampled_from([False, False, False, True])),
         latch=draw(st.booleans()),
         valid_lo=draw(st.sampled_from([NAN, -4.0, -10.0])),
         valid_hi=draw(st.sampled_from([NAN, 4.0, 10.0])),
@@ -104,7 +108,7 @@ def streams(draw: st.DrawFn, n_channels: int, n: int) -> tuple[np.ndarray, np.nd
                 vals = level + rng.choice([0.0, 0.005, 0.3], seg) * rng.choice([-1, 1], seg)
             x[c, i : i + seg] = vals[: n - i]
             if rng.integers(0, 8) == 0:
-                q[c, i : i + seg] = rng.choice([0, 1, 2], min(seg, n - i))
+                q[c, i : i + seg] = rng.choice([0, 1, 2, 255], min(seg, n - i))
             i += seg
     use_q = draw(st.booleans())
     return x, (q if use_q else None)

@@ -17,9 +17,13 @@ q = np.zeros(x.shape, np.uint8); q[1, 250:255] = 1
 cfg = ChannelConfig(ll=-5, l=-3, h=3, hh=5, deadband=0.5, on_delay_s=0.02, off_delay_s=0.03,
                     roc=300, roc_window_s=0.02, latch=True, valid_lo=-20, valid_hi=20,
                     stuck_s=0.1, stuck_epsilon=0.001, window_s=0.25)
+x[1, 270:275] = 30; q[1, 280:285] = 255  # over range, then maintenance
+fail_safe = ChannelConfig(h=3, hh=5, deadband=0.5, roc_rise=300, roc_fall=200,
+                          roc_window_s=0.02, roc_deadband=50, latch=True, valid_lo=-20,
+                          valid_hi=20, over_range_alarm=True, stuck_s=0.1, window_s=0.25)
 out = []
 for cls in (Detector, ReferenceDetector):
-    d = cls([cfg, cfg])
+    d = cls([cfg, fail_safe])
     out.append([d.process(np.ascontiguousarray(x[:, a:b]), a * 0.01, 0.01,
                           np.ascontiguousarray(q[:, a:b])) for a, b in ((0, 37), (37, 300))])
 for a, b in zip(*out):

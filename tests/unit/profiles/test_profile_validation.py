@@ -16,15 +16,17 @@ from gateway.profiles import load_profile
 
 HEADER = "vendor: generic\nmodel: test\n"
 
+# The structural cases use a plain point: a gas point also needs both alarm levels.
 GAS = """\
 points:
   - key: gas
     name: Gas
-    kind: gas_lel
+    kind: flow_m3_h
     table: holding
     address: 0
     type: float32
 """
+LEL = GAS.replace("flow_m3_h", "gas_lel")
 
 CASES: list[tuple[str, str, list[tuple[str, str]]]] = [
     (
@@ -82,17 +84,17 @@ CASES: list[tuple[str, str, list[tuple[str, str]]]] = [
     ),
     (
         "limits out of order",
-        HEADER + GAS.replace("gas_lel", "level_m") + "    alarms:\n      L: 5\n      H: 3  # <-\n",
+        HEADER + GAS + "    alarms:\n      L: 5\n      H: 3  # <-\n",
         [("points[0].alarms.H", "limits must rise LL < L < H < HH: L=5.0 is not below H=3.0")],
     ),
     (
         "equal limits are out of order too",
-        HEADER + GAS.replace("gas_lel", "level_m") + "    alarms:\n      LL: 1\n      L: 1  # <-\n",
+        HEADER + GAS + "    alarms:\n      LL: 1\n      L: 1  # <-\n",
         [("points[0].alarms.L", "LL=1.0 is not below L=1.0")],
     ),
     (
         "GB/T 50493 ceilings for combustible gas",
-        HEADER + GAS + "    alarms:\n      H: 30  # <-\n      HH: 60  # <-\n",
+        HEADER + LEL + "    alarms:\n      H: 30  # <-\n      HH: 60  # <-\n",
         [
             ("points[0].alarms.H", "exceeds the GB/T 50493-2019 first-level alarm ceiling"),
             ("points[0].alarms.HH", "exceeds the GB/T 50493-2019 second-level alarm ceiling"),
@@ -253,8 +255,8 @@ points:
         "several problems across both stages are all reported",
         HEADER
         + "protocol: bacnet  # <-\n"
-        + GAS
-        + "    alarms: {H: 26}  # <-\n"
+        + LEL
+        + "    alarms: {H: 26, HH: 40}  # <-\n"
         + """\
   - key: temp
     name: Temperature
@@ -338,7 +340,7 @@ def test_broken_profile_reports_every_problem(
 
 def test_error_is_a_config_error_without_traceback_noise(tmp_path: Path) -> None:
     path = tmp_path / "gas.yaml"
-    path.write_text(HEADER + GAS + "    alarms: {H: 30}\n", encoding="utf-8")
+    path.write_text(HEADER + LEL + "    alarms: {H: 30, HH: 40}\n", encoding="utf-8")
     with pytest.raises(ConfigError) as caught:
         load_profile(path)
     assert str(caught.value) == (
@@ -395,7 +397,7 @@ VALID_EXTRA = """\
 def test_valid_edge_cases(tmp_path: Path) -> None:
     """Bits sharing a status word, limits at the GB/T 50493 ceilings, the last address."""
     path = tmp_path / "ok.yaml"
-    path.write_text(HEADER + GAS + VALID_EXTRA, encoding="utf-8")
+    path.write_text(HEADER + LEL + VALID_EXTRA, encoding="utf-8")
     profile = load_profile(path)
     assert [p.key for p in profile.points] == ["gas", "status", "fault", "warm_up", "last", "relay"]
     alarms = profile.point("gas").alarms

@@ -9,6 +9,7 @@ SiteError/ProfileError that lists every problem with its file and line.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from pydantic import Field, field_validator, model_validator
 
 from gateway.errors import ConfigError, Problem, SiteError
 from gateway.modelbase import FrozenModel, parse_model
+from gateway.profile_rules import alarm_warnings
 from gateway.profiles import (
     AlarmSettings,
     DeviceProfile,
@@ -30,10 +32,13 @@ from gateway.profiles import (
 )
 from gateway.yamlsource import FieldPath, SourceDoc, load_yaml_file
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     "Device",
     "DeviceConfig",
     "DeviceRegulator",
+    "DispositionConfig",
     "PointOverride",
     "PointRegulator",
     "SerialEndpoint",
@@ -161,6 +166,14 @@ class DeviceConfig(FrozenModel):
         return self
 
 
+class DispositionConfig(FrozenModel):
+    """Who closes the loop (闭环) on an alarm activation, and by when (site practice)."""
+
+    deadline_h: float = Field(24.0, gt=0, le=24 * 31, description="hours to a disposition")
+    responsible: str = Field("", max_length=64, description="default responsible person")
+    by_device: dict[str, str] = Field(default_factory=dict, description="device -> person")
+
+
 class SiteConfig(FrozenModel):
     """A site file: the enterprise, the site and its devices."""
 
@@ -168,6 +181,7 @@ class SiteConfig(FrozenModel):
     site: str = Field(pattern=NAME_PATTERN)
     description: str = ""
     regulator: SiteRegulator | None = None
+    disposition: DispositionConfig = Field(default_factory=DispositionConfig)
     profile_dirs: tuple[str, ...] = ()
     devices: tuple[DeviceConfig, ...] = Field(min_length=1)
 
@@ -298,8 +312,10 @@ def _apply_overrides(
             found = [(p, m) for p, m in check_point_ranges(merged, where) if p[-1] != "address"]
             problems += [doc.problem(p, m) for p, m in found]
         if override is not None and merged.alarms is not None:
-            found = list(check_alarms(merged.kind, merged.alarms, (*where, "alarms")))
+            found = list(check_alarms(merged.kind, merged.alarms, (*where, "alarms"), merged))
             problems += [doc.problem(p, m) for p, m in found]
+            for path, message in alarm_warnings(merged, (*where, "alarms")):
+                log.warning("%s", doc.problem(path, message))
         points.append(merged)
     return tuple(points), problems
 

@@ -66,8 +66,9 @@ def _point(device: Device, point: Point) -> dict[str, Any]:
     }
     if point.valid_range is not None:
         out["valid_range"] = list(point.valid_range)
-    if alarms is not None and alarms.roc is not None:
-        out["roc"] = alarms.roc
+    if alarms is not None:
+        rates = {"roc": alarms.roc, "roc_rise": alarms.roc_rise, "roc_fall": alarms.roc_fall}
+        out.update({name: value for name, value in rates.items() if value is not None})
     codes = device.point_regulator(point.key)
     if codes is not None:
         out.update(codes.model_dump(exclude_none=True))

@@ -28,6 +28,7 @@ from pathlib import Path
 from gateway.alarms.commands import CommandProcessor
 from gateway.alarms.journal import AlarmJournal, JournalError
 from gateway.alarms.lifecycle import AlarmKey, AlarmManager
+from gateway.alarms.model import DispositionPolicy
 from gateway.config import Device, Site
 from gateway.contracts.alarm import AlarmEvent
 from gateway.contracts.telemetry import TelemetryWindow
@@ -66,7 +67,11 @@ class EdgeSite:
         )
         self._unqueued: deque[AlarmEvent] = deque()
         self.manager = AlarmManager(
-            site, self.journal, self._on_event, on_acknowledge=self._release_latch
+            site,
+            self.journal,
+            self._on_event,
+            on_acknowledge=self._reset_latch,
+            disposition=_policy(site),
         )
         self.agent = EdgeAgent(
             site, [_SiteSink(self), *self.sinks], on_transitions=self.manager.on_transitions
@@ -119,8 +124,14 @@ class EdgeSite:
             )
             for name, p in self.agent.pollers.items()
         }
+        try:
+            dispositions = self.manager.disposition_counts()
+        except (JournalError, sqlite3.Error):  # counters unknown; polling goes on
+            dispositions = {"open": -1, "overdue": -1}
         return SiteStats(
             devices=devices,
+            dispositions_open=dispositions["open"],
+            dispositions_overdue=dispositions["overdue"],
             alarms_annunciated=sum(1 for a in self.manager.alarms.values() if a.annunciated),
             alarms_waiting=len(self._unqueued),
             commands_accepted=self.commands.accepted,
@@ -173,9 +184,13 @@ class EdgeSite:
         if pending:
             log.warning("Re-queued %d alarm events journaled before a crash", len(pending))
 
-    def _release_latch(self, key: AlarmKey) -> None:
-        with contextlib.suppress(KeyError, ValueError):
-            self.agent.acknowledge(key.device, key.point)
+    def _reset_latch(self, key: AlarmKey) -> bool | None:
+        # The lifecycle needs the detector's answer at once (a reset is refused while the
+        # condition is on), so this is a port it calls, not an event it emits.
+        try:
+            return self.agent.reset_latch(key.device, key.point)
+        except (KeyError, ValueError):  # a device-wide alarm or a disabled device
+            return None
 
     async def _housekeeping(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -202,6 +217,15 @@ class _SiteSink(Sink):
         """Queue a telemetry window (only when there is a broker to send it to)."""
         if self._site.publisher is not None:
             self._site.forwarder.telemetry(window)
+
+
+def _policy(site: Site) -> DispositionPolicy:
+    rule = site.config.disposition
+    return DispositionPolicy(
+        deadline_s=rule.deadline_h * 3600.0,
+        default=rule.responsible,
+        responsible=tuple(rule.by_device.items()),
+    )
 
 
 def _quota(site: Site) -> int:

@@ -35,6 +35,8 @@ class SiteStats:
     alarms_waiting: int
     commands_accepted: int
     commands_refused: int
+    dispositions_open: int
+    dispositions_overdue: int
     outbox: OutboxStats
     mqtt: PublisherStats | None
 
@@ -62,6 +64,10 @@ class SiteStats:
             "alarms_waiting": self.alarms_waiting,
             "degraded": [f"outbox: {self.outbox.degraded}"] if self.outbox.degraded else [],
             "commands": {"accepted": self.commands_accepted, "refused": self.commands_refused},
+            "dispositions": {
+                "open": self.dispositions_open,
+                "overdue": self.dispositions_overdue,
+            },
         }
 
     def summary(self) -> str:
@@ -71,6 +77,8 @@ class SiteStats:
         if down:
             text += f" ({down} device(s) down)"
         text += f" | queued {self.outbox.queued_alarms} alarms {self.outbox.queued_telemetry} tel"
+        if self.dispositions_overdue:
+            text += f" | {self.dispositions_overdue} disposition(s) OVERDUE"
         in_memory = self.alarms_waiting + self.outbox.memory_alarms
         if in_memory:
             text += f" (+{in_memory} alarms in memory)"

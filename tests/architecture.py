@@ -83,7 +83,8 @@ def part_imports(root: Path) -> dict[str, set[str]]:
         source = part_of(module)
         for target in _imports(module, path):
             part = part_of(target)
-            if part in known and part != source and target.split(".")[0] in ("gateway", "edge_core"):
+            ours = target.split(".")[0] in ("gateway", "edge_core")
+            if ours and part in known and part != source:
                 graph[source].add(part)
     return graph
 

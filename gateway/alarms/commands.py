@@ -234,6 +234,9 @@ class CommandProcessor:
             return event.to_dict()
         key = _key_of(request)
         by, note = request.by, request.note
+        if action == "reset":  # accepted now; the clear event follows at the next good sample
+            manager.reset(key, by, note)
+            return {}
         handlers: dict[str, Callable[[], Any]] = {
             "ack": lambda: manager.acknowledge(key, by, note, request.activation_id),
             "shelve": lambda: manager.shelve(key, by, note, _duration(request)),

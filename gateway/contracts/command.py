@@ -37,7 +37,15 @@ __all__ = [
     "sign_command",
 ]
 
-ACTIONS = ("ack", "shelve", "unshelve", "out_of_service", "return_to_service", "disposition")
+ACTIONS = (
+    "ack",
+    "reset",
+    "shelve",
+    "unshelve",
+    "out_of_service",
+    "return_to_service",
+    "disposition",
+)
 ERROR_CODES = (
     "malformed",
     "unknown_action",

@@ -34,7 +34,9 @@ class ManifestPoint(FrozenModel):
     limits: dict[str, Finite] = Field(default_factory=dict, description="LL/L/H/HH set")
     levels: dict[str, int] = Field(default_factory=dict, description="alarm kind -> level")
     deadband: Finite = 0.0
-    roc: Finite | None = None
+    roc: Finite | None = Field(None, description="rate limit both ways, unit per second")
+    roc_rise: Finite | None = Field(None, description="rate-of-rise limit, unit per second")
+    roc_fall: Finite | None = Field(None, description="rate-of-fall limit, unit per second")
     indicator_code: _Code | None = None
     equipment_code: _Code | None = None
     tag_number: _Code | None = None

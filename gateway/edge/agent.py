@@ -89,10 +89,10 @@ class EdgeAgent:
         await asyncio.sleep(phase * poller.device.config.poll_interval_s)
         await poller.run(stop)
 
-    def acknowledge(self, device: str, point: str) -> None:
-        """Release latched alarms of a point in its detector (after an operator ack)."""
+    def reset_latch(self, device: str, point: str) -> bool:
+        """Reset latched alarms of a point that are back to normal; False when refused."""
         keys = [p.key for p in self._devices[device].points]
-        self.detectors[device].acknowledge(keys.index(point))
+        return self.detectors[device].reset(keys.index(point))
 
     def _on_sample(self, sample: PollSample) -> None:
         device = self._devices[sample.device]

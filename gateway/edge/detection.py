@@ -134,9 +134,9 @@ class DeviceDetector:
         self._quality = maintenance_quality(device.points)
         self._grid = SampleClock()  # a mirror of the detector's clock (one sample per poll)
 
-    def acknowledge(self, point_index: int) -> None:
-        """Release a latched alarm of the point (the latch holds until acknowledged)."""
-        self._detector.acknowledge(point_index)
+    def reset(self, point_index: int) -> bool:
+        """Reset the point's latched alarms that are back to normal; False if none was."""
+        return bool(self._detector.reset(point_index))
 
     def feed(self, sample: PollSample) -> tuple[list[Transition], list[TelemetryWindow]]:
         """Run one poll through the detector."""

@@ -1,0 +1,142 @@
+"""Figures and verdicts of bench/pipeline.py: one row per site, then the SUMMARY.
+
+The targets are DESIGN.md's "Whole edge pipeline", "Sample rate per device" and "Alarm
+latency" lines; each verdict prints the measured figure and its ratio to the target.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from _pipeline_sites import SiteSpec
+from latency import percentile  # bench/ is on sys.path: run as a script
+
+__all__ = ["SiteResult", "print_summary", "print_table"]
+
+
+SIM_BUSY = 0.8  # a simulator process above this share of a core may be the limit
+MACHINE_BUSY = 0.9  # share of all cores above which the machine is the limit
+RUNQ_BUSY = 0.05  # s/s the edge's loop thread waited for a CPU: starved by the machine
+# DESIGN.md targets
+PTS_PER_CPU_20PT_1HZ = 50_000
+PTS_PER_CPU_63PT_100HZ = 300_000
+IDLE_CORES = 0.01
+LATENCY_MARGIN_S = 0.2
+
+
+@dataclass
+class SiteResult:
+    """Figures of one site over its measurement window."""
+
+    spec: SiteSpec
+    seconds: float = 0.0
+    points_per_s: float = 0.0
+    polls_per_s: float = 0.0
+    overruns_per_s: float = 0.0
+    failures: int = 0
+    edge_cores: float = 0.0
+    rss_mb: float = 0.0
+    hwm_mb: float = 0.0
+    sim_max: float = 0.0
+    sim_total: float = 0.0
+    sim_procs: int = 0
+    busy: float = 0.0
+    runq: float = 0.0
+    backlog: int = 0
+    telemetry_per_s: float = 0.0
+    telemetry_expected: float = 0.0
+    latency: list[float] = field(default_factory=list)
+    processing: list[float] = field(default_factory=list)
+    missing_alarms: int = 0
+    other_alarms: int = 0
+    queued_end: int = 0
+    errors: list[str] = field(default_factory=list)
+    profile: str = ""
+
+    @property
+    def points_per_cpu_s(self) -> float:
+        """Good points per second of the edge process's CPU time."""
+        return self.points_per_s / self.edge_cores if self.edge_cores > 0 else 0.0
+
+    @property
+    def sim_limited(self) -> bool:
+        """True when a simulator process or the whole machine was near saturation."""
+        return self.sim_max >= SIM_BUSY or self.busy >= MACHINE_BUSY or self.runq >= RUNQ_BUSY
+
+
+def _ms(values: list[float], q: float) -> str:
+    return f"{1000 * percentile(values, q):.0f}" if values else "-"
+
+
+def print_table(results: list[SiteResult]) -> None:
+    """One row per site."""
+    header = (
+        f"{'site':<14} {'s':>4} {'points/s':>9} {'polls/s':>8} {'ovr/s':>6} {'fail':>4} "
+        f"{'edge cores':>10} {'pts/CPU-s':>10} {'RSS MB':>6} {'peak':>5} "
+        f"{'sim max/all (n)':>15} {'busy':>5} {'runq':>5} {'tel/s got/exp':>13} {'backlog':>7} "
+        f"{'lat p99 ms (n)':>14} {'proc p99':>8}"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        sim = f"{r.sim_max:.2f}/{r.sim_total:.2f} ({r.sim_procs})"
+        tel = f"{r.telemetry_per_s:.1f}/{r.telemetry_expected:.1f}"
+        lat = f"{_ms(r.latency, 99)} ({len(r.latency)})" if r.spec.gas else "-"
+        proc = _ms(r.processing, 99) if r.spec.gas else "-"
+        print(
+            f"{r.spec.name:<14} {r.seconds:>4.0f} {r.points_per_s:>9,.0f} {r.polls_per_s:>8,.1f} "
+            f"{r.overruns_per_s:>6.1f} {r.failures:>4} {r.edge_cores:>10.3f} "
+            f"{r.points_per_cpu_s:>10,.0f} {r.rss_mb:>6.0f} {r.hwm_mb:>5.0f} {sim:>15} "
+            f"{r.busy:>5.2f} {r.runq:>5.2f} {tel:>13} {r.backlog:>7} {lat:>14} {proc:>8}"
+        )
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def print_summary(results: list[SiteResult]) -> None:
+    """PASS/MISS per DESIGN.md target, as ratios to the target."""
+    print("\nSUMMARY (DESIGN.md, whole edge pipeline)")
+    for r in results:
+        s = r.spec
+        if s.points == 20 and s.poll_s == 1.0 and s.window_s == 1.0 and s.devices > 1:
+            ratio = r.points_per_cpu_s / PTS_PER_CPU_20PT_1HZ
+            print(
+                f"{_verdict(ratio >= 1)}  {s.name}: {r.points_per_cpu_s:,.0f} points per "
+                f"CPU-second, target >= {PTS_PER_CPU_20PT_1HZ:,} (20-pt @ 1 Hz, 1 s windows): "
+                f"ratio {ratio:.2f}"
+            )
+        if s.points == 63 and s.poll_s <= 0.01:
+            ratio = r.points_per_cpu_s / PTS_PER_CPU_63PT_100HZ
+            print(
+                f"{_verdict(ratio >= 1)}  {s.name}: {r.points_per_cpu_s:,.0f} points per "
+                f"CPU-second, target >= {PTS_PER_CPU_63PT_100HZ:,} (63-pt @ 100 Hz): "
+                f"ratio {ratio:.2f}"
+            )
+            note = (
+                "; simulator or machine near saturation, so this measures the machine"
+                if r.sim_limited
+                else "; the simulator kept up"
+            )
+            print(
+                f"{_verdict(r.overruns_per_s == 0)}  {s.name}: {r.overruns_per_s:.1f} overruns/s,"
+                f" target 0 (sim max {r.sim_max:.2f} core, machine busy {r.busy:.2f}, edge runq "
+                f"{r.runq:.2f} s/s{note})"
+            )
+        if s.devices == 1 and not s.gas:
+            ratio = r.edge_cores / IDLE_CORES
+            print(
+                f"{_verdict(ratio < 1)}  {s.name}: {100 * r.edge_cores:.2f} % of a core for a "
+                f"1-device site, target < {100 * IDLE_CORES:g} %: ratio {ratio:.2f}"
+            )
+        if s.gas:
+            target = s.poll_s + LATENCY_MARGIN_S
+            p99 = percentile(r.latency, 99) if r.latency else math.nan
+            ratio = p99 / target
+            print(
+                f"{_verdict(ratio <= 1)}  {s.name}: alarm latency p99 {1000 * p99:.0f} ms "
+                f"(n {len(r.latency)}; processing p99 {_ms(r.processing, 99)} ms), target "
+                f"<= {1000 * target:.0f} ms (poll + 200 ms): ratio {ratio:.2f}"
+            )

@@ -1,0 +1,125 @@
+"""The subscriber of bench/pipeline.py: status, alarms and telemetry of one site.
+
+At every retained status message (``online``) the paho network thread samples, in this
+order and at once, the CPU time of the edge and of every simulator process (psutil), the
+edge's RSS, the machine's CPU times and the run-queue wait of the edge's main thread
+(/proc/PID/schedstat), so that two statuses bound a measurement window exactly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import paho.mqtt.client as mqtt
+import psutil
+from _pipeline_sites import ENTERPRISE
+from paho.mqtt.enums import CallbackAPIVersion
+
+if TYPE_CHECKING:
+    from tests.harness import Mosquitto
+
+__all__ = ["Sample", "Watcher", "busy_share", "cpu_s", "runq_s"]
+
+
+@dataclass
+class Sample:
+    """One status message and what the subscriber measured when it arrived."""
+
+    arrival: float
+    mono: float
+    body: dict[str, Any]
+    edge_cpu: float
+    sim_cpu: list[float]
+    machine: Any
+    rss: int
+    runq_s: float
+
+
+class Watcher:
+    """paho subscriber for one site; samples CPU and RSS at each status arrival."""
+
+    def __init__(self, broker: Mosquitto, site: str, edge: psutil.Process | None = None) -> None:
+        self.prefix = f"hazard/v1/{ENTERPRISE}/{site}"
+        self.edge: psutil.Process | None = edge
+        self.sims: list[psutil.Process] = []
+        self.statuses: list[Sample] = []
+        self.alarms: list[tuple[float, dict[str, Any]]] = []
+        self.telemetry: list[float] = []
+        self.lock = threading.Lock()
+        self._ready = threading.Event()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"pipeline-{site}")
+        self.client.on_connect = self._on_connect
+        self.client.on_subscribe = lambda *_: self._ready.set()
+        self.client.on_message = self._on_message
+        self.client.connect(broker.host, broker.port, keepalive=30)
+        self.client.loop_start()
+        if not self._ready.wait(10.0):
+            self.stop()
+            raise SystemExit("subscriber: no CONNACK/SUBACK from the broker")
+
+    def _on_connect(self, client: mqtt.Client, *_: Any) -> None:
+        topics = ["status", "alarm/#", "+/telemetry"]
+        client.subscribe([(f"{self.prefix}/{t}", 1) for t in topics])
+
+    def _on_message(self, _c: Any, _u: Any, message: mqtt.MQTTMessage) -> None:
+        now = time.time()
+        topic = message.topic[len(self.prefix) + 1 :]
+        if topic.endswith("/telemetry"):
+            with self.lock:
+                self.telemetry.append(now)
+        elif topic.startswith("alarm/"):
+            with self.lock:
+                self.alarms.append((now, json.loads(message.payload)))
+        elif topic == "status":
+            body = json.loads(message.payload)
+            if body.get("state") == "online" and self.edge is not None:
+                self._sample(now, body)
+
+    def _sample(self, now: float, body: dict[str, Any]) -> None:
+        try:
+            edge_cpu = cpu_s(self.edge)
+            rss = self.edge.memory_info().rss if self.edge else 0
+            sims = [cpu_s(p) for p in self.sims]
+        except psutil.Error:
+            return  # a process is gone; the main loop notices
+        runq = runq_s(self.edge.pid) if self.edge else 0.0
+        machine = psutil.cpu_times()
+        sample = Sample(now, time.monotonic(), body, edge_cpu, sims, machine, rss, runq)
+        with self.lock:
+            self.statuses.append(sample)
+
+    def stop(self) -> None:
+        """Disconnect and stop the network thread."""
+        with contextlib.suppress(Exception):
+            self.client.disconnect()
+        with contextlib.suppress(Exception):
+            self.client.loop_stop()
+
+
+def cpu_s(proc: psutil.Process | None) -> float:
+    if proc is None:
+        return 0.0
+    times = proc.cpu_times()
+    return float(times.user + times.system)
+
+
+def runq_s(pid: int) -> float:
+    """Seconds the edge's main (event loop) thread has waited, runnable, for a CPU."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return math.nan
+
+
+def busy_share(t0: Any, t1: Any) -> float:
+    """Share of all cores that was busy between two psutil.cpu_times() snapshots."""
+    idle = (t1.idle + getattr(t1, "iowait", 0.0)) - (t0.idle + getattr(t0, "iowait", 0.0))
+    total = sum(t1) - sum(t0)
+    return 1.0 - idle / total if total > 0 else float("nan")

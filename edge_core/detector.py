@@ -124,6 +124,7 @@ class Detector:
         self.parallel = parallel
         self._clock = SampleClock()
         self._settings: np.ndarray | None = None
+        self._window_groups: tuple[np.ndarray, np.ndarray] = (np.empty(0), np.empty(0, np.intp))
         n = len(self.configs)
         self._istate, self._fstate, self._hist = kern.new_state(n, 1)
         self._dummy_q = np.zeros((1, 1), np.uint8)
@@ -176,6 +177,9 @@ class Detector:
             self._settings = pack_settings(self.configs, float(dt))
             max_w = int(self._settings[:, S_ROC_W].max()) if self.n_channels else 1
             self._hist = np.zeros((self.n_channels, max(1, max_w)), np.float32)
+            # the distinct window sizes never change: group the channels once, not per block
+            sizes, groups = np.unique(self._settings[:, S_WINDOW_S], return_inverse=True)
+            self._window_groups = (sizes, groups.ravel())
         n = block.shape[1]
         if n == 0 or self.n_channels == 0:
             return BlockResult(np.empty(0, TRANSITION_DTYPE), np.empty(0, AGGREGATE_DTYPE))
@@ -243,7 +247,7 @@ class Detector:
         """Telemetry-window runs of the block per distinct window_s (see `_kernels`)."""
         assert self._settings is not None
         clock = self._clock
-        sizes, groups = np.unique(self._settings[:, S_WINDOW_S], return_inverse=True)
+        sizes, groups = self._window_groups
         bounds, wids, first = [], [], np.zeros(sizes.size + 1, np.int64)
         none_i, none_f = np.empty(0, np.int64), np.empty(0, np.float64)
         for g, ws in enumerate(sizes):
@@ -253,8 +257,8 @@ class Detector:
             bounds.append(b)
             wids.append(w)
             first[g + 1] = first[g] + m + 1
-        s_lo = first[groups.ravel()]
-        s_hi = s_lo + np.diff(first)[groups.ravel()] - 1
+        s_lo = first[groups]
+        s_hi = s_lo + np.diff(first)[groups] - 1
         return np.concatenate(bounds), np.concatenate(wids), s_lo, s_hi
 
     def _event_buffers(self, m: int, cap: int) -> tuple[np.ndarray, np.ndarray]:

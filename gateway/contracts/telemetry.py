@@ -37,6 +37,14 @@ class PointWindow:
 
     def to_dict(self) -> dict[str, Any]:
         """The wire form of one point (NaN becomes null)."""
+        if math.isfinite(self.min + self.max + self.mean + self.last):  # the common case
+            return {
+                "min": self.min,
+                "max": self.max,
+                "mean": self.mean,
+                "last": self.last,
+                "count": self.count,
+            }
         return {
             "min": _json_number(self.min),
             "max": _json_number(self.max),

@@ -9,8 +9,9 @@ How the publisher uses it, one message or batch at a time::
         await client.publish(msg.topic, payload, qos=msg.qos)
         outbox.ack([msg.id])                       # after PUBACK (QoS 1) or the write (QoS 0)
 
-Durability is spent where it matters: puts commit with ``synchronous=FULL`` (the WAL is
-fsynced before ``put`` returns). ``mark_attempt``, ``ack`` and thinning commit with
+Durability is spent where it matters: alarm puts commit with ``synchronous=FULL`` (the WAL
+is fsynced before ``put`` returns), telemetry puts with ``NORMAL`` (see ``_insert``).
+``mark_attempt``, ``ack`` and thinning commit with
 ``NORMAL``: a process crash loses none of them (the WAL is in the OS cache already) and a
 power loss can at worst forget the last few, which means a message is sent once more,
 marked as replayed - never lost. All calls are synchronous and short, meant for the
@@ -394,7 +395,12 @@ class Outbox:
             "INSERT INTO messages (lane, topic, payload, qos, created, size) "
             "VALUES (?, ?, ?, ?, ?, ?)"
         )
-        with self._write("put", "FULL") as conn:
+        # Alarms are fsynced before put returns. Telemetry alone commits without an fsync:
+        # a killed process loses none of it (the WAL is in the OS cache), a power cut may
+        # lose the last windows, and the next alarm's fsync makes them durable too. That
+        # fsync per window was most of the edge's time on wide sites (bench/pipeline.py).
+        sync = "FULL" if any(lane == Lane.ALARM for lane, *_ in rows) else "NORMAL"
+        with self._write("put", sync) as conn:
             for i, (lane, topic, payload, qos) in enumerate(rows):
                 size = row_bytes(len(topic.encode()) + len(payload))
                 when = created[i] if created is not None else now

@@ -131,6 +131,7 @@ class EdgeSite:
         return SiteStats(
             devices=devices,
             dispositions_open=dispositions["open"],
+            journal_degraded=self.journal.degraded,
             dispositions_overdue=dispositions["overdue"],
             alarms_annunciated=sum(1 for a in self.manager.alarms.values() if a.annunciated),
             alarms_waiting=len(self._unqueued),

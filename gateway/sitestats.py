@@ -36,6 +36,7 @@ class SiteStats:
     commands_accepted: int
     commands_refused: int
     dispositions_open: int
+    journal_degraded: str
     dispositions_overdue: int
     outbox: OutboxStats
     mqtt: PublisherStats | None
@@ -55,6 +56,11 @@ class SiteStats:
         """Polls skipped because the previous one was still running."""
         return sum(d.overruns for d in self.devices.values())
 
+    def degraded(self) -> list[str]:
+        """What runs degraded right now (empty when everything is on disk)."""
+        out = [f"outbox: {self.outbox.degraded}"] if self.outbox.degraded else []
+        return out + ([self.journal_degraded] if self.journal_degraded else [])
+
     def status_fields(self) -> dict[str, Any]:
         """The site's part of the status payload (the publisher adds state, outbox, mqtt)."""
         return {
@@ -62,7 +68,7 @@ class SiteStats:
             "polls": self.polls,
             "alarms_annunciated": self.alarms_annunciated,
             "alarms_waiting": self.alarms_waiting,
-            "degraded": [f"outbox: {self.outbox.degraded}"] if self.outbox.degraded else [],
+            "degraded": self.degraded(),
             "commands": {"accepted": self.commands_accepted, "refused": self.commands_refused},
             "dispositions": {
                 "open": self.dispositions_open,
@@ -82,8 +88,8 @@ class SiteStats:
         in_memory = self.alarms_waiting + self.outbox.memory_alarms
         if in_memory:
             text += f" (+{in_memory} alarms in memory)"
-        if self.outbox.degraded:
-            text += " | DISK: " + self.outbox.degraded
+        if self.degraded():
+            text += " | DEGRADED: " + "; ".join(self.degraded())
         if self.mqtt is not None:
             m = self.mqtt
             text += (

@@ -11,6 +11,7 @@ it reached the outbox (events journaled just before a crash are re-queued).
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,8 @@ from gateway.contracts.alarm import AlarmEvent
 from gateway.errors import GatewayError
 
 __all__ = ["AlarmJournal", "JournalError", "StoredAlarm"]
+
+log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -62,6 +65,43 @@ CREATE TABLE IF NOT EXISTS dispositions (
 """
 
 
+def _open_on_disk(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.executescript(_SCHEMA)
+    except sqlite3.Error:
+        db.close()
+        raise
+    return db
+
+
+def _disk_trouble(exc: sqlite3.Error) -> bool:
+    text = str(exc).lower()
+    return any(word in text for word in ("full", "disk i/o", "unable to open", "readonly"))
+
+
+def _copy_into_memory(path: Path) -> sqlite3.Connection:
+    """The journal's content in memory; read with ``immutable`` (no -shm file needed)."""
+    memory = sqlite3.connect(":memory:", isolation_level=None)
+    if path.exists() and path.stat().st_size:
+        # read-only keeps what a killed agent left in the WAL; it needs the -shm file, so
+        # on a disk too full to create one, read the main file alone (immutable)
+        for mode in ("mode=ro", "immutable=1"):
+            try:
+                source = sqlite3.connect(f"file:{path}?{mode}", uri=True)
+                try:
+                    source.backup(memory)
+                finally:
+                    source.close()
+                break
+            except sqlite3.Error as exc:
+                log.error("alarm journal %s: reading with %s failed: %s", path, mode, exc)
+    memory.executescript(_SCHEMA)
+    return memory
+
+
 class JournalError(GatewayError):
     """The journal file cannot be opened or used."""
 
@@ -84,15 +124,28 @@ class AlarmJournal:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.degraded = ""  # why the journal runs from memory ("" when on disk)
         try:
-            self._db = sqlite3.connect(path, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
+            self._db = _open_on_disk(path)
+        except sqlite3.OperationalError as exc:
+            if not _disk_trouble(exc):
+                msg = f"alarm journal {path} cannot be opened ({exc})"
+                raise JournalError(msg) from exc
+            # A full disk must not keep the agent from starting: detection, alarms and
+            # publication go on (the outbox sends from memory), and the journal runs on a
+            # copy of the file in memory until the next start with free space.
+            self._db = _copy_into_memory(path)
+            self.degraded = f"journal in memory: {exc}"
+            log.critical(
+                "alarm journal %s cannot be written (%s): journaling in memory until a "
+                "restart with free space; alarms are still published (docs/operations.md)",
+                path,
+                exc,
+            )
         except sqlite3.DatabaseError as exc:
             msg = f"alarm journal {path} is unusable ({exc}); move it aside to start a new one"
             raise JournalError(msg) from exc
-        self.path = path
 
     def close(self) -> None:
         """Close the database."""

@@ -149,11 +149,10 @@ async def test_every_alarm_reaches_the_broker_on_a_full_disk_and_after_a_restart
     await asyncio.wait_for(runner, timeout=10)
     service.close()
 
-    # 3. restart on the disk filled up again. 128 KiB are left because the alarm journal
-    # (gateway/alarms/journal.py) cannot open on a disk with no byte free at all; the
-    # outbox can, and tests/unit/test_outbox.py shows it starting degraded on one.
+    # 3. restart on the disk filled up again, to the last byte: the agent starts (a
+    # journal that cannot even open runs from a copy in memory, see test_journal_memory).
     (small_disk / "filler-1b").unlink()
-    fill_disk(small_disk, "filler-2", leave=128 * 1024)
+    fill_disk(small_disk, "filler-2")
     before = len(detected.events)
     service = EdgeSite(site, state, settings, sinks=[detected])  # used to refuse to start
     stop = asyncio.Event()

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gateway.commands.common import add_site_argument, load_site_arg, run_until_stopped
+from gateway.commands.demo_central import run_ingest_beside, validate_influx_url
 from gateway.commands.edge import load_edge_runtime
 from gateway.commands.simulate import SCENARIO_NAMES
 from gateway.netutil import free_port, redact_url
@@ -61,6 +62,11 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--state-dir", type=Path, help="journal and outbox folder (default: a temporary one)"
     )
+    parser.add_argument(
+        "--influxdb",
+        metavar="URL",
+        help="also ingest into this InfluxDB (1.x /write API): http://host:8086[/database]",
+    )
     parser.set_defaults(run=run)
 
 
@@ -95,6 +101,8 @@ async def _demo(
     from gateway.simulator.server import Simulator  # noqa: PLC0415
     from gateway.site import EdgeSite  # noqa: PLC0415
 
+    if args.influxdb:
+        validate_influx_url(args.influxdb)  # a bad URL fails before anything starts
     with contextlib.ExitStack() as stack:
         state = args.state_dir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
         async with Simulator(site, args.scenario, args.seed), _broker(args.mqtt) as url:
@@ -103,11 +111,14 @@ async def _demo(
             service = EdgeSite(site, state, settings, sinks=[console])
             stack.callback(service.close)
             _banner(site, args, url)
-            await asyncio.gather(
+            tasks = [
                 service.run(stop),
                 _watch_broker(settings, site, received, stop),
                 _status_loop(console, service, received, args.status_every, stop),
-            )
+            ]
+            if args.influxdb:
+                tasks.append(run_ingest_beside(args.influxdb, url, state, stop))
+            await asyncio.gather(*tasks)
 
 
 def _banner(site: Site, args: argparse.Namespace, url: str) -> None:

@@ -1,9 +1,11 @@
-"""`hazard-gateway demo`: simulator + edge agent + MQTT broker + console, on one machine.
+"""`hazard-gateway demo`: simulator + edge agent + MQTT broker + live panel, on one machine.
 
 The main job on a fresh machine: it serves the demo site's devices from the
 simulator running a hazard scenario, polls them with the real edge agent, raises
 alarms with edge_core, publishes them over MQTT (an embedded broker unless --mqtt is
-given) and reads them back from the broker, printing every alarm transition.
+given) and reads them back from the broker, printing every alarm transition. The live
+panel opens at the printed URL with a one-off demo login (--no-panel to skip it); with
+--influxdb URL an ingest worker writes everything into that InfluxDB as well.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gateway.commands.common import add_site_argument, load_site_arg, run_until_stopped
-from gateway.commands.demo_central import run_ingest_beside, validate_influx_url
+from gateway.commands.demo_central import DemoPanel, run_ingest_beside, validate_influx_url
 from gateway.commands.edge import load_edge_runtime
 from gateway.commands.simulate import SCENARIO_NAMES
 from gateway.netutil import free_port, redact_url
@@ -62,6 +64,14 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--state-dir", type=Path, help="journal and outbox folder (default: a temporary one)"
     )
+    parser.add_argument(
+        "--panel-port",
+        type=int,
+        default=8080,
+        metavar="PORT",
+        help="port of the live panel (a free one if taken; default 8080)",
+    )
+    parser.add_argument("--no-panel", action="store_true", help="do not start the live panel")
     parser.add_argument(
         "--influxdb",
         metavar="URL",
@@ -108,9 +118,14 @@ async def _demo(
         async with Simulator(site, args.scenario, args.seed), _broker(args.mqtt) as url:
             protocol = "auto" if args.mqtt else "3.1.1"  # the embedded broker speaks 3.1.1
             settings = MqttSettings.from_url(url, client_id=f"edge-{site.site}", protocol=protocol)
-            service = EdgeSite(site, state, settings, sinks=[console])
+            panel = None if args.no_panel else DemoPanel(url, state, args.panel_port)
+            keys = panel.operator_keys() if panel else {}
+            service = EdgeSite(site, state, settings, sinks=[console], operator_keys=keys)
             stack.callback(service.close)
-            _banner(site, args, url)
+            if panel is not None:
+                await asyncio.to_thread(panel.start)
+                stack.callback(panel.stop)
+            _banner(site, args, url, panel)
             tasks = [
                 service.run(stop),
                 _watch_broker(settings, site, received, stop),
@@ -121,10 +136,19 @@ async def _demo(
             await asyncio.gather(*tasks)
 
 
-def _banner(site: Site, args: argparse.Namespace, url: str) -> None:
+def _banner(site: Site, args: argparse.Namespace, url: str, panel: DemoPanel | None) -> None:
     from gateway.contracts.topics import ROOT  # noqa: PLC0415
 
     ports = sorted({d.config.tcp.port for d in site.devices if d.config.tcp})
+    if panel is not None:
+        login = panel.login
+        print(
+            f"live panel {panel.url}  (log in as {login.user!r}, password {login.password!r}; "
+            "this demo login lives as long as the demo)",
+            flush=True,
+        )
+    if args.influxdb:
+        print(f"ingesting into InfluxDB {redact_url(args.influxdb)}", flush=True)
     print(
         f"hazard-gateway demo: site {site.enterprise}/{site.site}, scenario {args.scenario} "
         f"(seed {args.seed}), {len(site.devices)} simulated devices on ports {ports}\n"

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from gateway.errors import UsageError
 
-__all__ = ["run_ingest_beside", "validate_influx_url"]
+__all__ = ["DemoPanel", "run_ingest_beside", "validate_influx_url"]
 
 
 def validate_influx_url(url: str) -> tuple[str, str]:
@@ -48,6 +48,10 @@ async def run_ingest_beside(
         metrics=MetricsConfig(port=0, status_every_s=0),
         protocol="3.1.1",  # the embedded broker speaks 3.1.1
     )
+    from gateway.ingest.setup import init_database  # noqa: PLC0415
+
+    # the database (180-day retention) must exist before the first write
+    print(f"ingest: {await asyncio.to_thread(init_database, config.influxdb)}", flush=True)
     halt = threading.Event()
     worker = asyncio.create_task(asyncio.to_thread(run_ingest, config, halt))
     try:
@@ -55,3 +59,29 @@ async def run_ingest_beside(
     finally:
         halt.set()
         await worker
+
+
+class DemoPanel:
+    """The live panel beside the demo: a demo admin login and the operator key it signs with."""
+
+    def __init__(self, broker_url: str, state: Path, port: int) -> None:
+        from gateway.web import PanelServer, demo_config  # noqa: PLC0415 (fastapi, uvicorn)
+
+        config, self.login = demo_config(broker_url, state / "web", port=port)
+        self._server = PanelServer(config)  # a taken port falls back to a free one
+        self.url = ""
+
+    def start(self) -> str:
+        """Serve; the URL (the port may differ from the one asked for)."""
+        self.url = self._server.start()
+        return self.url
+
+    def operator_keys(self) -> dict[str, bytes]:
+        """The keys the demo's edge agent checks the panel's signed commands with."""
+        from gateway.alarms.commands import load_operator_keys  # noqa: PLC0415
+
+        return load_operator_keys(self.login.operator_keys)
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self._server.stop()

@@ -57,13 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action=_VersionAction, help="print the version and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"gateway.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"gateway.commands.{name}":
-                raise
-            continue  # a subcommand still being built in this checkout
-        module.register(commands)
+        importlib.import_module(f"gateway.commands.{name}").register(commands)
     return parser
 
 
@@ -104,7 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # a write around sys.stdout: the command stopped half-way
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
-    except (GatewayError, OSError, ValueError) as exc:
+    except (GatewayError, OSError) as exc:  # anything else is a bug: let it show its traceback
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:

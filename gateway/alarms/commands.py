@@ -40,7 +40,7 @@ from gateway.contracts.command import (
     reply_body,
     sign_command,
 )
-from gateway.errors import ContractError
+from gateway.errors import ConfigError, ContractError, Problem
 from gateway.timeutil import parse_ts
 
 __all__ = [
@@ -75,8 +75,8 @@ def load_operator_keys(path: Path | None = None) -> dict[str, bytes]:
             continue
         name, sep, secret = text.partition(":")
         if not sep or not name.strip() or len(secret.strip()) < 16:
-            msg = f"{source}:{number}: expected 'operator:secret' with a secret of 16+ characters"
-            raise ValueError(msg)
+            msg = "expected 'operator:secret' with a secret of 16+ characters"
+            raise ConfigError([Problem(str(source), number, "", msg)])
         keys[name.strip()] = secret.strip().encode()
     return keys
 

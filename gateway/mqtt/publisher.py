@@ -33,6 +33,7 @@ from urllib.parse import urlparse
 import aiomqtt
 
 from gateway.contracts.topics import command_filter, manifest_topic, reply_topic, status_topic
+from gateway.errors import UsageError
 from gateway.mqtt.commandio import CommandTasks, ReplyQueue, topic_level
 from gateway.mqtt.logfilter import RepeatSummary
 from gateway.outbox import Lane, Outbox, OutboxError, OutboxMessage, mark_replayed
@@ -76,7 +77,7 @@ class MqttSettings:
         parsed = urlparse(url)
         if parsed.scheme not in ("mqtt", "tcp", "mqtts", "ssl") or not parsed.hostname:
             msg = f"MQTT URL {url!r} must look like mqtt://host:1883 or mqtts://host:8883"
-            raise ValueError(msg)
+            raise UsageError(msg)
         tls = parsed.scheme in ("mqtts", "ssl")
         values: dict[str, Any] = {
             "host": parsed.hostname,

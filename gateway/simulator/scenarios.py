@@ -16,6 +16,7 @@ from typing import Protocol
 import numpy as np
 
 from gateway.config import Device, Site
+from gateway.errors import UsageError
 from gateway.profiles import Kind, Point
 
 __all__ = ["SCENARIOS", "ScenarioEngine", "ValueSource"]
@@ -174,7 +175,7 @@ class ScenarioEngine:
     def __init__(self, site: Site, scenario: str = "normal", seed: int = 0) -> None:
         if scenario not in SCENARIOS:
             msg = f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}"
-            raise ValueError(msg)
+            raise UsageError(msg)
         self.site = site
         self.scenario = scenario
         self.seed = seed

@@ -16,6 +16,7 @@ from gateway.alarms.lifecycle import AlarmManager, IsaState
 from gateway.alarms.model import Transition
 from gateway.commands.common import load_site_arg
 from gateway.contracts.alarm import AlarmEvent, AlarmKind
+from gateway.errors import ConfigError
 from gateway.timeutil import rfc3339
 
 NOW = 1_800_000_000.0
@@ -124,5 +125,5 @@ def test_operator_keys_file(tmp_path: Path) -> None:
     path.write_text("# operators\nli.wei:0123456789abcdef-li\n\n", encoding="utf-8")
     assert load_operator_keys(path) == {"li.wei": b"0123456789abcdef-li"}
     path.write_text("li.wei:short\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"keys:1: expected"):
+    with pytest.raises(ConfigError, match=r"keys:1: expected"):
         load_operator_keys(path)

@@ -6,6 +6,7 @@ import pytest
 
 from gateway.commands.common import load_site_arg
 from gateway.config import Site
+from gateway.errors import UsageError
 from gateway.simulator.scenarios import CYCLE_S, SCENARIOS, ScenarioEngine
 
 
@@ -58,5 +59,5 @@ def test_device_dropout_silences_one_device_for_a_while(site: Site) -> None:
 
 
 def test_unknown_scenario_names_the_choices(site: Site) -> None:
-    with pytest.raises(ValueError, match="choose one of normal, gas-leak"):
+    with pytest.raises(UsageError, match="choose one of normal, gas-leak"):
         ScenarioEngine(site, "volcano")

@@ -14,16 +14,15 @@ basic auth). The answer is sorted into a :class:`Verdict`, and the delivery loop
 
 from __future__ import annotations
 
-import email.utils
-import time
 from dataclasses import dataclass
 from enum import StrEnum
 
 import httpx
 
+from gateway.httputil import retry_after_s
 from gateway.ingest.config import InfluxConfig
 
-__all__ = ["Verdict", "WriteResult", "Writer", "retry_after_s"]
+__all__ = ["Verdict", "WriteResult", "Writer"]
 
 _MAX_REASON = 500
 
@@ -46,20 +45,6 @@ class WriteResult:
     reason: str = ""
     retry_after_s: float | None = None
     status: int | None = None
-
-
-def retry_after_s(value: str | None, now: float | None = None) -> float | None:
-    """``Retry-After`` as seconds (delta-seconds or an HTTP date), None when absent/bad."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, moment.timestamp() - (time.time() if now is None else now))
 
 
 def classify(status: int) -> Verdict:

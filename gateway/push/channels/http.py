@@ -6,18 +6,17 @@ other 4xx the same way, and ``Retry-After`` (seconds or an HTTP date) is honoure
 
 from __future__ import annotations
 
-import email.utils
 import importlib.util
 import sys
-import time
 from typing import TYPE_CHECKING
 
+from gateway.httputil import retry_after_s
 from gateway.push.channels.base import AuthRefused, Rejected, RetryLater, TimedOut
 
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["avoid_sniffio_search", "post", "retry_after"]
+__all__ = ["avoid_sniffio_search", "post"]
 
 _RETRY_STATUS = (408, 425, 429)
 _AUTH_STATUS = (401, 403)
@@ -33,20 +32,6 @@ def avoid_sniffio_search() -> None:
     """
     if importlib.util.find_spec("sniffio") is None:
         sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
-
-
-def retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds from a Retry-After header (delta or HTTP date); None when absent or bad."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(moment.timestamp() - (time.time() if now is None else now), 0.0)
 
 
 async def post(client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str]) -> None:
@@ -65,7 +50,7 @@ async def post(client: httpx.AsyncClient, url: str, body: bytes, headers: dict[s
     if 200 <= status < 300:
         return
     reason = f"HTTP {status}: {response.text[:300].strip()}"
-    wait = retry_after(response.headers.get("retry-after"))
+    wait = retry_after_s(response.headers.get("retry-after"))
     if status in _AUTH_STATUS:
         raise AuthRefused(reason, wait)
     if status in _RETRY_STATUS or status >= 500:

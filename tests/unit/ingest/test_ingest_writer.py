@@ -6,8 +6,9 @@ import httpx
 import pytest
 
 from gateway.central import SecretRef
+from gateway.httputil import retry_after_s
 from gateway.ingest.config import InfluxConfig
-from gateway.ingest.writer import Verdict, Writer, retry_after_s
+from gateway.ingest.writer import Verdict, Writer
 
 V2 = InfluxConfig(url="http://db:8086", org="o", bucket="b", token=SecretRef(env="TEST_TOKEN"))
 V1 = InfluxConfig(

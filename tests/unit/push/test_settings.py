@@ -7,7 +7,7 @@ import email.utils
 import pytest
 
 from gateway.contracts import AlarmKind
-from gateway.push.channels.http import retry_after
+from gateway.httputil import retry_after_s as retry_after
 from gateway.push.settings import Delivery, Filters
 
 

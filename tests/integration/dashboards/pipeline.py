@@ -14,11 +14,6 @@ and the alarm counts reach the EEMUA flood level.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -29,6 +24,7 @@ from gateway.contracts import AlarmEvent, command_topic, sign_command
 from gateway.netutil import free_port
 from gateway.timeutil import rfc3339
 from tests.harness import MqttProbe
+from tests.harness.cli_process import CliProcess
 from tests.harness.waiting import wait_for
 
 __all__ = ["OPERATOR", "SITES", "CliProcess", "Pipeline", "SiteRun", "write_site"]
@@ -100,50 +96,6 @@ def write_site(path: Path, scenario: str) -> tuple[str, str]:
     body = body.replace("    profile:", defaults + "    profile:")
     path.write_text(f"enterprise: {enterprise}\nsite: {site}\ndevices:{body}", encoding="utf-8")
     return enterprise, site
-
-
-class CliProcess:
-    """A ``hazard-gateway`` subprocess whose output lines a thread collects."""
-
-    def __init__(self, *args: str) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.args = args
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
-        )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    def said(self, text: str) -> bool:
-        """True once a line containing ``text`` was printed."""
-        return any(text in line for line in list(self.lines))
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        """Send ``sig`` (if still running), wait, and close the pipe."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
-        self._reader.join(timeout=5)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
-
-    def tail(self, n: int = 20) -> str:
-        """The last ``n`` output lines (for failure messages)."""
-        return "\n".join(self.lines[-n:])
 
 
 @dataclass

@@ -21,10 +21,11 @@ from typing import Any
 import pytest
 
 from tests.harness import InfluxDB1, Mosquitto, MqttProbe
+from tests.harness.cli_process import CliProcess
 from tests.harness.pytest_support import running
 from tests.harness.waiting import wait_for
 from tests.integration.dashboards.bridge import MqttToInflux
-from tests.integration.dashboards.pipeline import CliProcess, Pipeline
+from tests.integration.dashboards.pipeline import Pipeline
 from tests.integration.dashboards.queries import (
     Query,
     all_queries,

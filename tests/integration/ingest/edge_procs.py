@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import threading
 from pathlib import Path
 
 from gateway.netutil import free_port
 
-__all__ = ["CliProcess", "write_site"]
+__all__ = ["write_site"]
 
 
 def write_site(path: Path, enterprise: str, site: str, profile: str, devices: int = 1) -> Path:
@@ -27,42 +22,3 @@ def write_site(path: Path, enterprise: str, site: str, profile: str, devices: in
         ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
-
-
-class CliProcess:
-    """A `python -m gateway.cli ...` subprocess whose output lines are collected."""
-
-    def __init__(self, *args: str) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
-        )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    def said(self, text: str) -> bool:
-        """True once a line containing ``text`` was printed."""
-        return any(text in line for line in list(self.lines))
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        """Signal the process and wait for it (SIGKILL after 20 s)."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._reader.join(timeout=5)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()

@@ -13,9 +13,10 @@ import pytest
 
 from gateway.timeutil import parse_ts
 from tests.harness import InfluxDB1, Mosquitto, VictoriaMetrics
+from tests.harness.cli_process import CliProcess
 from tests.harness.mqtt_probe import MqttProbe
 from tests.harness.waiting import wait_for
-from tests.integration.ingest.edge_procs import CliProcess, write_site
+from tests.integration.ingest.edge_procs import write_site
 from tests.integration.ingest.helpers import BIG_QUEUE, influx_rows, make_config, running_worker
 from tests.integration.mqtt.collect import Received
 

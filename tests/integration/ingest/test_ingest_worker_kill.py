@@ -19,8 +19,8 @@ import pytest
 
 from gateway.ingest.partition import Partition
 from tests.harness import InfluxDB1, Mosquitto
+from tests.harness.cli_process import CliProcess
 from tests.harness.waiting import wait_for
-from tests.integration.ingest.edge_procs import CliProcess
 from tests.integration.ingest.helpers import (
     BIG_QUEUE,
     LoadPublisher,

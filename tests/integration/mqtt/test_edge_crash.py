@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import re
 import signal
-import subprocess
-import sys
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,13 +11,12 @@ import pytest
 
 from gateway.netutil import free_port
 from tests.harness import Mosquitto
+from tests.harness.cli_process import CliProcess as Process
 from tests.harness.mqtt_probe import MqttProbe
 from tests.harness.waiting import wait_for
 from tests.integration.mqtt.collect import Received
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-ALARM_LINE = re.compile(r"^(\d\d:\d\d:\d\d\.\d\d\d)\s+ALARM (\w+)\s+L\d (\w+)\s+(\S+)")
 
 
 def _site(path: Path) -> Path:
@@ -33,45 +27,6 @@ def _site(path: Path) -> Path:
         encoding="utf-8",
     )
     return path
-
-
-class Process:
-    """A gateway CLI subprocess whose stdout lines are collected by a thread."""
-
-    def __init__(self, *args: str) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
-        )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    def alarms(self) -> list[tuple[str, str, str]]:
-        """(time of day, state, kind) of every alarm line printed so far."""
-        found = []
-        for line in list(self.lines):
-            match = ALARM_LINE.match(line)
-            if match:
-                found.append((match[1], match[2].lower(), match[3]))
-        return found
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            self.proc.wait(timeout=20)
-        self._reader.join(timeout=5)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
 
 
 @pytest.fixture(name="procs")

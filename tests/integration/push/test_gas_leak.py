@@ -19,10 +19,10 @@ import pytest
 
 from gateway.netutil import free_port
 from tests.harness import Mosquitto
+from tests.harness.cli_process import CliProcess as Process
 from tests.harness.mqtt_probe import MqttProbe
 from tests.harness.waiting import wait_for
 from tests.integration.mqtt.collect import Received
-from tests.integration.mqtt.test_edge_crash import Process
 from tests.integration.push.pushkit import (
     HMAC_KEY,
     SM4_IV,

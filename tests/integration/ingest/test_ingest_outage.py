@@ -1,7 +1,6 @@
 """InfluxDB stopped under load and restarted: no row lost, none doubled.
 
-The issue asks for a 30 s outage; this test stops InfluxDB for 10 s to keep the suite
-short (docs/operations.md, "Ingest"). Nothing in ingest depends on the length: while
+InfluxDB is stopped for 30 s, as the issue asks. Nothing in ingest depends on the length: while
 writes fail the batch stays unacknowledged, the broker holds everything behind it in
 the worker's session, and the retry backoff is capped (1 s here, 30 s by default).
 """
@@ -30,7 +29,7 @@ from tests.integration.ingest.helpers import (
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-OUTAGE_S = 10.0
+OUTAGE_S = 30.0
 
 
 def test_influxdb_outage_under_load_loses_and_doubles_nothing(

@@ -1,8 +1,8 @@
 """Outages: the receiver down mid-stream, push SIGKILLed mid-stream; every event still arrives.
 
-The issue asks for a 60 s receiver outage; this test uses 15 s to keep the suite short
-(the mechanism, capped exponential backoff with the queue on disk, does not depend on
-the length; backoff_max_s is 1 s here so the catch-up is quick).
+The receiver is down for 60 s, as the issue asks (backoff_max_s is 1 s here so the
+catch-up is quick; the mechanism, capped exponential backoff with the queue on disk, does
+not depend on the length).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from tests.integration.push.receiver import Receiver
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-OUTAGE_S = 15.0
+OUTAGE_S = 60.0
 
 
 @pytest.fixture

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from typing import Any
 
 from gateway.commands.common import add_state_dir_argument
+from gateway.timeutil import rfc3339
 
 __all__ = ["register"]
 
@@ -29,6 +31,11 @@ def register(commands: Any) -> None:
     add_state_dir_argument(parser)
     parser.add_argument(
         "--open", action="store_true", help="only activations that still lack a disposition"
+    )
+    parser.add_argument(
+        "--overdue",
+        action="store_true",
+        help="only activations past their disposition deadline (who is responsible, since when)",
     )
     parser.add_argument(
         "--limit", type=_count, default=200, metavar="N", help="newest N events (default 200)"
@@ -55,14 +62,19 @@ def run(args: argparse.Namespace) -> int:
         return 2
     journal = AlarmJournal(path)
     try:
-        events = (
-            journal.without_disposition(args.limit) if args.open else journal.events(args.limit)
-        )
+        if args.overdue:
+            events = journal.overdue(time.time(), args.limit)
+        elif args.open:
+            events = journal.without_disposition(args.limit)
+        else:
+            events = journal.events(args.limit)
     finally:
         journal.close()
     for event in events:
         print(json.dumps(event, ensure_ascii=False) if args.json else _row(event))
-    if args.open and not args.json:
+    if args.overdue and not args.json:
+        print(f"{len(events)} activation(s) past their disposition deadline")
+    elif args.open and not args.json:
         print(f"{len(events)} activation(s) without a disposition")
     return 0
 
@@ -71,6 +83,9 @@ def _row(event: dict[str, Any]) -> str:
     who = f" by {event['by']}" if event.get("by") else ""
     note = f" — {event['note']}" if event.get("note") else ""
     cause = f" — cause: {event['cause']}; action: {event['action']}" if event.get("cause") else ""
+    if "due" in event:  # an overdue activation: who must close it, and since when
+        cause += f" — OVERDUE since {rfc3339(float(event['due']))}, responsible "
+        cause += str(event.get("responsible") or "(none named)")
     value = "" if event.get("value") is None else f" {event['value']:g} {event.get('unit', '')}"
     return (
         f"{event['ts']}  #{event['seq']:<5} {event['state']:<14} L{event['level']} "

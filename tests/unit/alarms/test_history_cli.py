@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
 
 from gateway.alarms.journal import AlarmJournal
 from gateway.alarms.lifecycle import AlarmKey, AlarmManager
-from gateway.alarms.model import Transition
+from gateway.alarms.model import DispositionPolicy, Transition
 from gateway.cli import main
 from gateway.commands.common import load_site_arg
 from gateway.contracts.alarm import AlarmEvent, AlarmKind
@@ -51,3 +52,23 @@ def test_missing_journal_is_a_clear_error(
 ) -> None:
     assert main(["history", "--state-dir", str(tmp_path / "nope")]) == 2
     assert "no alarm journal at" in capsys.readouterr().out
+
+
+def test_overdue_lists_activations_past_their_deadline_with_who_is_responsible(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    two_days_ago = time.time() - 2 * 86400
+    journal = AlarmJournal(tmp_path / "journal.sqlite")
+    policy = DispositionPolicy(deadline_s=3600.0, default="wang.fang")
+    manager = AlarmManager(
+        load_site_arg(None), journal, lambda _e: None, clock=lambda: two_days_ago,
+        disposition=policy,
+    )  # fmt: skip
+    manager.on_transitions(
+        [Transition("gas-01", "gas", AlarmKind.HH, True, 45.0, 40.0, two_days_ago)]
+    )
+    journal.close()
+    assert main(["history", "--state-dir", str(tmp_path), "--overdue"]) == 0
+    out = capsys.readouterr().out
+    assert "OVERDUE since" in out and "responsible wang.fang" in out
+    assert "1 activation(s) past their disposition deadline" in out

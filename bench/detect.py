@@ -73,7 +73,7 @@ def _read_all(x: np.ndarray) -> float:
         acc = np.float32(0.0)
         for j in range(x.shape[1]):
             acc += x[c, j]
-        s += acc
+        s += acc  # type: ignore[assignment]  # numba: float32 adds into a float64
     return s
 
 
@@ -165,7 +165,7 @@ def reference_rate(x: np.ndarray) -> float:
     n_ch, n = min(4, x.shape[0]), min(20_000, x.shape[1])
     sub = np.ascontiguousarray(x[:n_ch, :n])
     det = ReferenceDetector([CFG] * n_ch)
-    return n_ch * n / best_of(lambda: det.process(sub, 0.0, DT), 1)
+    return float(n_ch * n / best_of(lambda: det.process(sub, 0.0, DT), 1))
 
 
 def subprocess_seconds(code: str, env: dict[str, str]) -> float:

@@ -109,7 +109,7 @@ class Subscriber:
         if message.topic.endswith("/telemetry"):
             self.telemetry.append((now, message.topic.split("/")[-2]))
         else:
-            self.alarms.append((now, message.topic, message.payload))
+            self.alarms.append((now, message.topic, bytes(message.payload)))
 
     def start(self, timeout: float = 10.0) -> None:
         """Connect and subscribe; SystemExit when the broker does not answer."""

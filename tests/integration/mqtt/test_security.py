@@ -110,9 +110,7 @@ async def test_commands_need_a_valid_signature_and_refusals_change_nothing(
     settings = MqttSettings.from_url(
         broker.url, client_id="edge-a", username="edge-a", password=USERS["edge-a"]
     )
-    service = EdgeSite(
-        site, tmp_path / "state", settings, operator_keys={"li.wei": OPERATOR_KEY}
-    )
+    service = EdgeSite(site, tmp_path / "state", settings, operator_keys={"li.wei": OPERATOR_KEY})
     operator = _probe(broker, "op-a")
     operator.subscribe(f"{A}/#")
     received = Received()

@@ -90,7 +90,9 @@ def _check_victoria(vm: VictoriaMetrics, enterprise: str, received: Received) ->
         want = {k: p[field] for k, p in expected.items() if p[field] is not None}
         assert got.keys() == want.keys(), field
         assert all(_close(got[k], v) for k, v in want.items()), field
-    series = vm.export(f'{{__name__="alarm_value",enterprise="{enterprise}"}}')
+    # A series VictoriaMetrics registers last can take a moment to become searchable even
+    # after force_flush (the alarm is the newest series here): poll for it, not sleep.
+    series = vm.wait_for_export(f'{{__name__="alarm_value",enterprise="{enterprise}"}}')
     got_alarms = sorted(
         (s["metric"]["kind"], ms, v)
         for s in series

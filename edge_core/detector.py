@@ -129,6 +129,9 @@ class Detector:
         self._istate, self._fstate, self._hist = kern.new_state(n, 1)
         self._dummy_q = np.zeros((1, 1), np.uint8)
         self._ev: tuple[np.ndarray, np.ndarray] | None = None
+        # read-only inputs of every block's first kernel pass (the kernel never writes them)
+        self._all_chans = np.arange(n, dtype=np.int64)
+        self._zero_pos = np.zeros(n, np.int64)
 
     @property
     def n_channels(self) -> int:
@@ -201,8 +204,7 @@ class Detector:
         arow = np.zeros(n_ch, np.int64)
         np.cumsum(rows[:-1], out=arow[1:])
         aggregates = np.empty(int(rows.sum()), AGGREGATE_DTYPE)
-        chans = np.arange(n_ch, dtype=np.int64)
-        pos = np.zeros(n_ch, np.int64)
+        chans, pos = self._all_chans, self._zero_pos
         evf, evu = self._event_buffers(n_ch, 256 + n // 128)
         counts = np.empty((n_ch, 3), np.int64)
         parts: list[tuple[np.ndarray, ...]] = []
@@ -230,7 +232,8 @@ class Detector:
                 arow,
                 aggregates,
             )
-            parts.append(_gather(chans, counts, evf, evu))
+            if counts[:, 1].any():  # most polls raise no event: no gather then
+                parts.append(_gather(chans, counts, evf, evu))
             todo = counts[:, 0] < n
             if not todo.any():
                 break
@@ -249,14 +252,16 @@ class Detector:
         clock = self._clock
         sizes, groups = self._window_groups
         bounds, wids, first = [], [], np.zeros(sizes.size + 1, np.int64)
-        none_i, none_f = np.empty(0, np.int64), np.empty(0, np.float64)
         for g, ws in enumerate(sizes):
-            m = kern.window_segments(n, kt0, clock.t_origin, clock.dt, ws, none_i, none_f)
-            b, w = np.empty(m + 1, np.int64), np.empty(m + 1, np.float64)
-            kern.window_segments(n, kt0, clock.t_origin, clock.dt, ws, b, w)
-            bounds.append(b)
-            wids.append(w)
+            # every run holds at least one sample, so n + 1 rows always fit: one call
+            b, w = np.empty(n + 1, np.int64), np.empty(n + 1, np.float64)
+            m = kern.window_segments(n, kt0, clock.t_origin, clock.dt, ws, b, w)
+            bounds.append(b[: m + 1])
+            wids.append(w[: m + 1])
             first[g + 1] = first[g] + m + 1
+        if sizes.size == 1:  # the usual device: one window size for all its points
+            m = int(first[1]) - 1
+            return bounds[0], wids[0], self._zero_pos, np.full(self.n_channels, m, np.int64)
         s_lo = first[groups]
         s_hi = s_lo + np.diff(first)[groups] - 1
         return np.concatenate(bounds), np.concatenate(wids), s_lo, s_hi
@@ -268,6 +273,8 @@ class Detector:
         return self._ev
 
     def _transitions(self, parts: list[tuple[np.ndarray, ...]], n: int, kt0: int) -> np.ndarray:
+        if not parts:
+            return np.empty(0, TRANSITION_DTYPE)
         ch, idx, value, limit, kind, active = (
             parts[0] if len(parts) == 1 else [np.concatenate(a) for a in zip(*parts, strict=True)]
         )

@@ -109,7 +109,11 @@ class EdgeSite:
         await asyncio.gather(*tasks)
 
     def close(self) -> None:
-        """Close the SQLite files."""
+        """Store the telemetry still waiting for its group commit; close the SQLite files."""
+        try:
+            self.forwarder.flush()
+        except (OutboxError, sqlite3.Error):
+            log.exception("Cannot store the last telemetry windows at stop")
         self.outbox.close()
         self.journal.close()
 

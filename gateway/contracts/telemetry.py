@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 from pydantic import Field, TypeAdapter
 
@@ -24,16 +24,19 @@ __all__ = ["MAX_TELEMETRY_PAYLOAD", "PointWindow", "TelemetryWindow"]
 MAX_TELEMETRY_PAYLOAD = 256 * 1024
 
 
-@dataclass(frozen=True)
-class PointWindow:
-    """Aggregates of one point over one telemetry window (NaN: no good sample)."""
+class PointWindow(NamedTuple):
+    """Aggregates of one point over one telemetry window (NaN: no good sample).
+
+    A named tuple, not a frozen dataclass: the edge builds one per point and window (on a
+    wide site tens of thousands a second), and a tuple is three times cheaper to make.
+    """
 
     key: str
     min: float
     max: float
     mean: float
     last: float
-    count: int
+    count: int  # type: ignore[assignment]  # the field shadows tuple.count, on purpose
 
     def to_dict(self) -> dict[str, Any]:
         """The wire form of one point (NaN becomes null)."""

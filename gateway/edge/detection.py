@@ -194,26 +194,35 @@ class DeviceDetector:
         return t0
 
     def _windows(self, rows: np.ndarray) -> list[TelemetryWindow]:
-        # Column-wise .tolist() instead of row["field"] per row: on wide sites this ran per
-        # poll for every point and was a fifth of the edge's CPU (bench/pipeline.py).
+        # Column-wise .tolist() and tuples instead of row["field"] per row: on wide sites
+        # this ran per poll for every point and was a fifth of the edge's CPU
+        # (bench/pipeline.py).
         rows = rows[rows["report"]]
         if rows.size == 0:
             return []
         keys = self._keys
+        points = list(
+            map(
+                PointWindow._make,
+                zip(
+                    [keys[c] for c in rows["channel"].tolist()],
+                    rows["min"].tolist(),
+                    rows["max"].tolist(),
+                    rows["mean"].tolist(),
+                    rows["last"].tolist(),
+                    rows["count"].tolist(),
+                    strict=True,
+                ),
+            )
+        )
+        starts = rows["window_start"]
+        name, window_s = self.device.name, self.window_s
+        if starts[0] == starts[-1] and (starts == starts[0]).all():  # a poll closes one window
+            return [TelemetryWindow(name, float(starts[0]), window_s, tuple(points))]
         by_start: dict[float, list[PointWindow]] = {}
-        for start, channel, low, high, mean, last, count in zip(
-            rows["window_start"].tolist(),
-            rows["channel"].tolist(),
-            rows["min"].tolist(),
-            rows["max"].tolist(),
-            rows["mean"].tolist(),
-            rows["last"].tolist(),
-            rows["count"].tolist(),
-            strict=True,
-        ):
-            window = PointWindow(keys[channel], low, high, mean, last, count)
-            by_start.setdefault(start, []).append(window)
+        for start, point in zip(starts.tolist(), points, strict=True):
+            by_start.setdefault(start, []).append(point)
         return [
-            TelemetryWindow(self.device.name, start, self.window_s, tuple(points))
-            for start, points in sorted(by_start.items())
+            TelemetryWindow(name, start, window_s, tuple(group))
+            for start, group in sorted(by_start.items())
         ]

@@ -54,6 +54,7 @@ import os
 import pstats
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -375,6 +376,9 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print_table(results)
     print_summary(results)
+    print("\nEdge memory by import (fresh interpreter; the RSS column adds the site's own state):")
+    here = Path(__file__).resolve().parent
+    subprocess.run([sys.executable, str(here / "_pipeline_memory.py")], check=False)
     errors = [f"{r.spec.name}: {e}" for r in results for e in r.errors]
     for r in results:
         if r.profile:

@@ -105,3 +105,50 @@ def test_jittered_polls_at_10_hz_are_all_detected() -> None:
         transitions, _ = detector.feed(_sample(float(ts), gas))
         found += [i for t in transitions if t.kind is AlarmKind.H and t.active]
     assert found == highs
+
+
+def _fast_stream(n: int, seed: int) -> list[PollSample]:
+    """100 Hz polls with jitter, stalls (re-anchors), a dead spell and gas peaks."""
+    rng = np.random.default_rng(seed)
+    times = T0 + np.arange(n) * 0.01 + rng.uniform(-0.4, 0.4, n) * 0.01
+    times[rng.choice(n, 8, replace=False)] += 0.03
+    times = np.maximum.accumulate(times)
+    samples = []
+    for i, ts in enumerate(times):
+        gas = 45.0 if i % 97 < 6 else 1.0 + (i % 5)
+        dead = 300 <= i < 320
+        quality = [int(Quality.COMM)] * 3 if dead else None
+        samples.append(_sample(float(ts), math.nan if dead else gas, quality))
+    return samples
+
+
+def test_fast_polls_run_in_short_blocks_with_the_same_results() -> None:
+    # 10 ms polls run through the kernels 5 at a time; what comes out, and its acquisition
+    # times, must equal sample-by-sample detection, and nothing may wait beyond the block.
+    samples = _fast_stream(1500, seed=3)
+    blocked, single = DeviceDetector(_device(poll=0.01)), DeviceDetector(_device(poll=0.01))
+    single.block_samples = 1
+    assert blocked.block_samples == 5
+    got_t, want_t, got_w, want_w = [], [], [], []
+    for i, sample in enumerate(samples):
+        transitions, windows = blocked.feed(sample)
+        got_t += [(t, i) for t in transitions]
+        got_w += windows
+        transitions, windows = single.feed(sample)
+        want_t += [(t, i) for t in transitions]
+        want_w += windows
+    assert [repr(t) for t, _ in got_t] == [repr(t) for t, _ in want_t]  # repr: NaN == NaN
+    assert len(want_t) > 20 and any(t.point == DEVICE_POINT for t, _ in want_t)
+    assert repr(got_w) == repr(want_w) and want_w
+    delays = [got - seen for (_, got), (_, seen) in zip(got_t, want_t, strict=True)]
+    assert max(delays) <= 4 and max(delays) > 0  # at most block_samples - 1 polls later
+
+
+def test_a_latch_reset_sees_the_samples_still_waiting_for_their_block() -> None:
+    detector = DeviceDetector(_device(poll=0.01))
+    results = [detector.feed(_sample(T0 + 0.01 * i, 1.0)) for i in range(3)]
+    assert all(not t and not w for t, w in results)  # waiting for their block
+    detector.reset(0)  # runs them first: they come with the next poll
+    transitions, windows = detector.feed(_sample(T0 + 0.03, 1.0))
+    assert not transitions and not windows
+    assert detector._pending == [(T0 + 0.03, detector._pending[0][1])]

@@ -18,8 +18,10 @@ started by the test harness on loopback:
    window) are published with QoS 1 while it is away, so Mosquitto holds them;
 3. **worker**: an IngestService (this process, its own thread) drains the backlog;
    points/s from its first to its last write, CPU seconds of this process per point
-   (only the worker runs then), and peak RSS growth while draining (the backlog stays in
-   the broker: the worker holds at most one batch plus the receive maximum).
+   (only the worker runs then; also split by thread: the worker's MQTT + parsing thread,
+   its writer thread, and the rest: this bench's sampling loop), and peak RSS growth
+   while draining (the backlog stays in the broker: the worker holds at most the
+   receive maximum of messages).
 
 Prints ratio = worker / plain POST per server and PASS/MISS against DESIGN.md (>= 0.5).
 Exit 1 only when something broke (not every point written); a MISS is printed, not raised.
@@ -33,6 +35,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -106,34 +109,61 @@ def publish_backlog(broker: Mosquitto, messages: list[tuple[str, bytes]]) -> Non
     client.disconnect()
 
 
-def run_worker(config: IngestConfig, total_points: int, timeout: float) -> dict[str, float]:
-    """Drain the backlog with one worker; its points/s, CPU s per point, RSS growth."""
+@dataclass(frozen=True)
+class WorkerRun:
+    """What one worker's drain measured."""
+
+    points: int
+    rate: float  # points/s from the first write to the last
+    cpu_us: float  # CPU µs of this process per point
+    threads_us: dict[str, float]  # the same by thread: ingest, ingest-writer, other
+    rss_mb: float
+    dead: int
+
+
+def run_worker(config: IngestConfig, total_points: int, timeout: float) -> WorkerRun:
+    """Drain the backlog with one worker; its points/s, CPU s per point (in all and by
+    thread), RSS growth."""
     me = psutil.Process()
     stop = threading.Event()
     service = IngestService(config)
     rss0, cpu0 = me.memory_info().rss, time.process_time()
-    thread = threading.Thread(target=service.run, args=(stop,), daemon=True)
+    threads0 = _thread_cpu(me)
+    thread = threading.Thread(target=service.run, args=(stop,), name="ingest", daemon=True)
     started = time.perf_counter()
     thread.start()
     peak, first = rss0, None
+    names: dict[int, str] = {}
     deadline = started + timeout
     while service.stats.points_written < total_points and time.perf_counter() < deadline:
         time.sleep(0.05)
         peak = max(peak, me.memory_info().rss)
+        names.update((t.native_id or 0, t.name) for t in threading.enumerate())
         if first is None and service.stats.points_written:
             first = time.perf_counter()
     elapsed = time.perf_counter() - (first or started)
     cpu = time.process_time() - cpu0
     written = service.stats.points_written
+    by_thread: dict[str, float] = {}
+    for tid, seconds in _thread_cpu(me).items():
+        name = names.get(tid, "other")
+        name = name if name in ("ingest", "ingest-writer") else "other"
+        by_thread[name] = by_thread.get(name, 0.0) + (seconds - threads0.get(tid, 0.0))
     stop.set()
     thread.join(30)
-    return {
-        "points": written,
-        "rate": written / elapsed if elapsed > 0 else 0.0,
-        "cpu_us": cpu / max(written, 1) * 1e6,
-        "rss_mb": (peak - rss0) / 2**20,
-        "dead": sum(service.stats.deadletters.values()),
-    }
+    return WorkerRun(
+        points=written,
+        rate=written / elapsed if elapsed > 0 else 0.0,
+        cpu_us=cpu / max(written, 1) * 1e6,
+        threads_us={k: v / max(written, 1) * 1e6 for k, v in by_thread.items()},
+        rss_mb=(peak - rss0) / 2**20,
+        dead=sum(service.stats.deadletters.values()),
+    )
+
+
+def _thread_cpu(me: psutil.Process) -> dict[int, float]:
+    """CPU seconds so far of each thread of this process, by native thread id."""
+    return {t.id: t.user_time + t.system_time for t in me.threads()}
 
 
 def make_config(broker: Mosquitto, influx: dict[str, Any], tmp: Path, batch: int) -> IngestConfig:
@@ -196,15 +226,20 @@ def bench_server(
     )
     post_after = post_loop(url, params, after, args.batch)
     post_rate = (post_rate + post_after) / 2
-    ratio = result["rate"] / post_rate
+    ratio = result.rate / post_rate
     verdict = "PASS" if ratio >= TARGET else "MISS"
     print(
-        f"{name:<17} plain POST {post_rate:>11,.0f} pts/s  worker {result['rate']:>11,.0f} pts/s  "
-        f"ratio {ratio:.2f}  cpu {result['cpu_us']:.2f} us/pt  rss +{result['rss_mb']:.0f} MB  "
-        f"points {int(result['points']):,}/{len(lines):,}"
+        f"{name:<17} plain POST {post_rate:>11,.0f} pts/s  worker {result.rate:>11,.0f} pts/s  "
+        f"ratio {ratio:.2f}  cpu {result.cpu_us:.2f} us/pt  rss +{result.rss_mb:.0f} MB  "
+        f"points {result.points:,}/{len(lines):,}"
+    )
+    split = {k: result.threads_us.get(k, 0.0) for k in ("ingest", "ingest-writer", "other")}
+    print(
+        f"{'':<17} cpu by thread: mqtt + parse {split['ingest']:.2f} us/pt, "
+        f"writer {split['ingest-writer']:.2f}, bench and other {split['other']:.2f}"
     )
     print(f"{verdict} {name}: one worker {ratio:.2f} x plain POST (target >= {TARGET})")
-    return result["points"] >= len(lines) and result["dead"] == 0
+    return result.points >= len(lines) and result.dead == 0
 
 
 def main() -> int:

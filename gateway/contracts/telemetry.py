@@ -3,23 +3,32 @@
 The edge builds :class:`TelemetryWindow` from edge_core's aggregates and sends
 :meth:`TelemetryWindow.to_dict`; ingest, push and the panel parse the payload back with
 :meth:`TelemetryWindow.from_payload` (docs/schemas/telemetry.json). ``NaN`` in a window
-means "no good sample"; on the wire it is ``null``.
+means "no good sample"; on the wire it is ``null``. Ingest, which turns every point into a
+line, takes the validated wire form itself (:func:`parse_window`: typed dicts, no per-point
+objects).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, Any, NamedTuple, NotRequired
 
-from pydantic import Field, TypeAdapter
+from pydantic import ConfigDict, Field, TypeAdapter
+from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
 from gateway.contracts.parsing import NAME, TS_PATTERN, Finite, parse_json
 from gateway.errors import ContractError
-from gateway.modelbase import FrozenModel
 from gateway.timeutil import parse_ts, rfc3339
 
-__all__ = ["MAX_TELEMETRY_PAYLOAD", "PointWindow", "TelemetryWindow"]
+__all__ = [
+    "MAX_TELEMETRY_PAYLOAD",
+    "PointWindow",
+    "PointWire",
+    "TelemetryWindow",
+    "WindowWire",
+    "parse_window",
+]
 
 MAX_TELEMETRY_PAYLOAD = 256 * 1024
 
@@ -82,19 +91,16 @@ class TelemetryWindow:
     @classmethod
     def from_payload(cls, payload: bytes | str) -> TelemetryWindow:
         """Parse and validate a telemetry payload; ContractError names the field."""
-        wire = parse_json(_ADAPTER, payload, "telemetry", MAX_TELEMETRY_PAYLOAD)
-        points = tuple(
-            PointWindow(key, _nan(p.min), _nan(p.max), _nan(p.mean), _nan(p.last), p.count)
-            for key, p in wire.points.items()
-        )
-        try:  # the pattern admits impossible dates (month 13): still a contract error
-            start = parse_ts(wire.ts)
-        except ValueError as exc:
-            raise ContractError("telemetry", "ts", wire.ts, str(exc)) from None
-        return cls(wire.device, start, wire.window_s, points, bool(wire.replayed))
+        wire, start = parse_window(payload)
+        points = tuple(_point(key, p) for key, p in wire["points"].items())
+        return cls(wire["device"], start, wire["window_s"], points, bool(wire.get("replayed")))
 
 
-class _PointWire(FrozenModel):
+class PointWire(TypedDict):
+    """One point of a validated telemetry payload (None: no good sample)."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
+
     min: Finite | None
     max: Finite | None
     mean: Finite | None
@@ -102,20 +108,58 @@ class _PointWire(FrozenModel):
     count: Annotated[int, Field(ge=0)]
 
 
-class _WindowWire(FrozenModel):
+class WindowWire(TypedDict):
+    """A validated telemetry payload, as plain typed dicts (see :func:`parse_window`)."""
+
+    __pydantic_config__ = ConfigDict(extra="forbid")  # type: ignore[misc]
+
     device: NAME
     ts: Annotated[str, Field(pattern=TS_PATTERN)]
     window_s: Annotated[float, Field(gt=0, le=86400)]
-    points: Annotated[dict[NAME, _PointWire], Field(max_length=4096)]
-    replayed: bool | None = None
+    points: Annotated[dict[NAME, PointWire], Field(max_length=4096)]
+    replayed: NotRequired[bool | None]
 
 
-_ADAPTER: TypeAdapter[_WindowWire] = TypeAdapter(_WindowWire)
+_ADAPTER: TypeAdapter[WindowWire] = TypeAdapter(WindowWire)
+_EPOCHS: dict[str, float] = {}  # ts text -> epoch s: every device of a site shares a window
+_MAX_EPOCHS = 4096
+
+
+def parse_window(payload: bytes | str) -> tuple[WindowWire, float]:
+    """The validated payload and its window start (epoch s); ContractError names the field.
+
+    The hot path of ingest (every point of every window): pydantic-core validates straight
+    into typed dicts, with the same field rules as ever, so the payload is checked once and
+    no model or dataclass is built per point. :meth:`TelemetryWindow.from_payload` builds
+    the frozen dataclasses from it for everyone else.
+    """
+    wire = parse_json(_ADAPTER, payload, "telemetry", MAX_TELEMETRY_PAYLOAD)
+    return wire, _epoch(wire["ts"])
+
+
+def _epoch(ts: str) -> float:
+    """``ts`` as epoch seconds, memoised (the pattern admits month 13: a ContractError)."""
+    start = _EPOCHS.get(ts)
+    if start is None:
+        try:
+            start = parse_ts(ts)
+        except ValueError as exc:
+            raise ContractError("telemetry", "ts", ts, str(exc)) from None
+        if len(_EPOCHS) >= _MAX_EPOCHS:
+            _EPOCHS.clear()  # bounded: a flood of distinct stamps cannot grow it
+        _EPOCHS[ts] = start
+    return start
 
 
 def _json_number(value: float) -> float | None:
     """NaN/inf are not JSON: a window without good samples reports null."""
     return value if math.isfinite(value) else None
+
+
+def _point(key: str, p: PointWire) -> PointWindow:
+    return PointWindow(
+        key, _nan(p["min"]), _nan(p["max"]), _nan(p["mean"]), _nan(p["last"]), p["count"]
+    )
 
 
 def _nan(value: float | None) -> float:

@@ -4,12 +4,15 @@ Package map (one concern per module)::
 
     config      IngestConfig and its parts, load_ingest_config (file:line errors)
     convert     topic + payload -> line-protocol Rows (contract parse, payload timestamps)
+    windows     telemetry windows -> lines, the hot path (cached tags, orjson numbers)
     lineproto   line-protocol escaping and formatting, in bulk
     writer      one HTTP write (v2 /api/v2/write or v1 /write) -> Verdict by error class
     delivery    a batch until written or dead-lettered: retry, split (413), bisect (400)
+    pipeline    the writer thread: rounds delivered in order, then acknowledged
     deadletter  SQLite dead-letter store
-    model       Message and Pending, the values passed between stages
-    source      the paho-mqtt persistent session with manual ack
+    model       Message, Rows, Pending and Round, the values passed between stages
+    source      the paho-mqtt persistent session with manual ack; the network loop (poll)
+    mqttclient  paho's Client with a lean path for plain PUBLISH packets
     partition   scale-out modes: static partitions, shared subscriptions
     metrics     IngestStats, the Prometheus collector, the console status line
     service     IngestService: the composition root and its loop

@@ -7,6 +7,10 @@ timestamp is the payload's ``ts`` (the reading's or the event's), never the rece
 time, so a redelivered message rewrites the same points: InfluxDB keeps one point per
 series and time, and replays never duplicate.
 
+Telemetry is the hot path (nearly every row ingest writes): the payload is validated once
+into typed dicts (:func:`gateway.contracts.telemetry.parse_window`) and
+gateway.ingest.windows turns them into lines; a message's rows travel as one joined text.
+
 Alarm rows carry ``seq % 10**6`` in the nanosecond digits below the payload's
 milliseconds: two events of one point and kind in the same millisecond (a shelve sent
 twice) stay two rows, and a replay still lands on the same time.
@@ -14,35 +18,29 @@ twice) stay two rows, and a replay still lands on the same time.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-
 from gateway.contracts import (
     DEADLETTER_ROOT,
     AlarmEvent,
     SiteStatus,
-    TelemetryWindow,
     TopicInfo,
     TopicKind,
     parse_topic,
 )
-from gateway.contracts.telemetry import PointWindow
+from gateway.contracts.telemetry import parse_window
 from gateway.errors import ContractError
 from gateway.ingest.lineproto import line, series_prefix
+from gateway.ingest.model import Rows
+from gateway.ingest.windows import window_rows
 
 __all__ = ["Rows", "classify", "to_rows"]
 
 _MIN_TS = 631152000.0  # 1990-01-01: older is a broken clock, not history
 _MAX_TS = 7258118400.0  # 2200-01-01: far below the int64-nanosecond limit (2262)
 _WRITTEN = (TopicKind.TELEMETRY, TopicKind.ALARM, TopicKind.STATUS)
+_MAX_TOPICS = 65536  # topics remembered; cleared when full
 
 
-@dataclass(frozen=True)
-class Rows:
-    """The lines one message becomes, and the oldest reading in it (for the lag gauge)."""
-
-    lines: tuple[str, ...]
-    oldest_ts: float
+_TOPICS: dict[str, TopicInfo | None] = {}
 
 
 def classify(topic: str) -> TopicInfo | None:
@@ -51,16 +49,25 @@ def classify(topic: str) -> TopicInfo | None:
     Manifests, commands, replies and the dead-letter tree are someone else's; any other
     shape is a ContractError (an unknown topic is dead-lettered, not ignored).
     """
+    try:
+        return _TOPICS[topic]  # a worker sees the same few thousand topics again and again
+    except KeyError:
+        pass
     if topic.startswith(DEADLETTER_ROOT + "/") or topic == DEADLETTER_ROOT:
-        return None
-    info = parse_topic(topic)
-    return info if info.kind in _WRITTEN else None
+        info = None
+    else:
+        parsed = parse_topic(topic)  # ContractError: not remembered
+        info = parsed if parsed.kind in _WRITTEN else None
+    if len(_TOPICS) >= _MAX_TOPICS:
+        _TOPICS.clear()  # bounded, whatever topics a broker delivers
+    _TOPICS[topic] = info
+    return info
 
 
 def to_rows(info: TopicInfo, payload: bytes) -> Rows:
     """The rows of one stored message; ContractError when it breaks the contract."""
     if info.kind is TopicKind.TELEMETRY:
-        return _telemetry(info, TelemetryWindow.from_payload(payload))
+        return _telemetry(info, payload)
     if info.kind is TopicKind.ALARM:
         return _alarm(info, AlarmEvent.from_payload(payload))
     return _status(info, SiteStatus.from_payload(payload))
@@ -84,35 +91,10 @@ def _same(what: str, field: str, got: str, topic_value: str | None) -> None:
         raise ContractError(what, field, got, f"does not match the topic's {topic_value!r}")
 
 
-def _telemetry(info: TopicInfo, window: TelemetryWindow) -> Rows:
-    _same("telemetry", "device", window.device, info.device)
-    ts = _ts_ns("telemetry", window.start)
-    head = f"telemetry,device={window.device},enterprise={info.enterprise},point="
-    tail = f",site={info.site} "
-    lines = []
-    # Hot path (most of ingest's CPU): the contract admits only finite numbers, so a
-    # value is either finite or NaN (null on the wire), and ``v == v`` tells which.
-    for p in window.points:
-        lo, hi, mean, last = p.min, p.max, p.mean, p.last
-        if lo == lo and hi == hi and mean == mean and last == last:  # noqa: PLR0124 - NaN test
-            text = repr(last)
-            lines.append(
-                f"{head}{p.key}{tail}value={text},last={text},min={lo!r},max={hi!r},"
-                f"mean={mean!r},count={p.count}i,quality=1i {ts}"
-            )
-        else:
-            lines.append(f"{head}{p.key}{tail}{_partial_fields(p)} {ts}")
-    return Rows(tuple(lines), window.start)
-
-
-def _partial_fields(p: PointWindow) -> str:
-    """The fields of a point with some aggregates missing (no good sample)."""
-    good = not math.isnan(p.last)
-    fields = [f"value={p.last!r},last={p.last!r}"] if good else []
-    pairs = (("min", p.min), ("max", p.max), ("mean", p.mean))
-    fields += [f"{k}={v!r}" for k, v in pairs if not math.isnan(v)]
-    fields.append(f"count={p.count}i,quality={int(good)}i")
-    return ",".join(fields)
+def _telemetry(info: TopicInfo, payload: bytes) -> Rows:
+    wire, start = parse_window(payload)
+    _same("telemetry", "device", wire["device"], info.device)
+    return window_rows(info, wire, _ts_ns("telemetry", start), start)
 
 
 def _alarm(info: TopicInfo, event: AlarmEvent) -> Rows:
@@ -144,7 +126,7 @@ def _alarm(info: TopicInfo, event: AlarmEvent) -> Rows:
     }
     row = line(series_prefix("alarm", tags), fields, ts)
     assert row is not None  # level, state and event_id are always there
-    return Rows((row,), epoch)
+    return Rows.of((row,), epoch)
 
 
 def _status(info: TopicInfo, status: SiteStatus) -> Rows:
@@ -164,7 +146,7 @@ def _status(info: TopicInfo, status: SiteStatus) -> Rows:
     prefix = series_prefix("site_status", (("enterprise", info.enterprise), ("site", info.site)))
     row = line(prefix, fields, ts)
     assert row is not None  # online and devices are always there
-    return Rows((row,), epoch)
+    return Rows.of((row,), epoch)
 
 
 def _count(value: object) -> int | None:

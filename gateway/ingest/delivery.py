@@ -68,7 +68,7 @@ class Delivery:
             if result is None:
                 return False
             if result.verdict is Verdict.OK:
-                self._stats.points_written += sum(len(m.rows.lines) for m in part)
+                self._stats.points_written += sum(m.rows.count for m in part)
                 self._stats.messages_written += len(part)
                 continue
             if len(part) == 1:
@@ -82,7 +82,9 @@ class Delivery:
 
     def _write_until_answered(self, part: Sequence[Pending]) -> WriteResult | None:
         """Write until the server gives an answer other than 'later' (None: stopped)."""
-        body = "\n".join(line for m in part for line in m.rows.lines).encode()
+        # One joined text per message (gateway.ingest.convert.Rows): a join of a few hundred
+        # strings, not of every line. A message without rows adds no empty line.
+        body = "\n".join(m.rows.text for m in part if m.rows.count).encode()
         while not self._stop.is_set():
             result = self._write(body)
             if result.verdict not in (Verdict.RETRY, Verdict.REFUSED):

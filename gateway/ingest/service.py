@@ -1,12 +1,12 @@
 """The ingest worker: MQTT in, line protocol out, acknowledged only once stored.
 
-Three threads, one composition root (:class:`IngestService`):
+Two threads, one composition root (:class:`IngestService`):
 
-- paho's network thread only queues received messages (gateway.ingest.source);
-- the caller's thread (:meth:`IngestService.run`) **collects** rounds: up to
-  ``batch.max_points`` rows or ``batch.max_messages`` messages, or what arrived within
-  ``flush_interval_s`` of the first. Each message is triaged at once: not ours
-  (manifest, command, another partition) -> ack only; breaks the contract ->
+- the caller's thread (:meth:`IngestService.run`) runs the MQTT connection
+  (gateway.ingest.source: one ``poll`` per turn) and **collects** rounds from what each
+  turn brings: up to ``batch.max_points`` rows or ``batch.max_messages`` messages, or
+  what arrived within ``flush_interval_s`` of the first. Each message is triaged at once:
+  not ours (manifest, command, another partition) -> ack only; breaks the contract ->
   dead-letter store, then ack; else its rows join the round's batch;
 - the writer thread (gateway.ingest.pipeline) **delivers** each round's batch
   (gateway.ingest.delivery: retries, splits, bisects) and then **acknowledges** every
@@ -20,9 +20,9 @@ cannot handle (a bug) is dead-lettered as ``internal`` and logged; it never ends
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from wsgiref.simple_server import WSGIServer
 
@@ -37,7 +37,7 @@ from gateway.ingest.metrics import IngestStats, StatsCollector, status_line
 from gateway.ingest.model import Message, Pending, Round
 from gateway.ingest.partition import Partition, subscriptions
 from gateway.ingest.pipeline import BatchWriter
-from gateway.ingest.source import MqttSource
+from gateway.ingest.source import MqttSource, Source
 from gateway.ingest.writer import Writer, WriteResult
 
 __all__ = ["DEADLETTER_TOPIC", "IngestService"]
@@ -46,16 +46,18 @@ log = logging.getLogger(__name__)
 
 DEADLETTER_TOPIC = f"{DEADLETTER_ROOT}/ingest"
 _IDLE_WAIT_S = 0.2
+_AHEAD = 2  # finished rounds waiting for the writer, at most
 
 
 class IngestService:
-    """One worker. ``write`` replaces the HTTP writer (tests, benches)."""
+    """One worker. ``write`` replaces the HTTP writer, ``source`` the MQTT session (tests)."""
 
     def __init__(
         self,
         config: IngestConfig,
         *,
         write: Callable[[bytes], WriteResult] | None = None,
+        source: Source | None = None,
         on_status: Callable[[str], None] | None = None,
     ) -> None:
         self.config = config
@@ -64,7 +66,7 @@ class IngestService:
         self.store = DeadLetterStore(config.deadletter.path)
         self._writer = Writer(config.influxdb) if write is None else None
         self._write = write or self._writer.write  # type: ignore[union-attr]
-        self.source = MqttSource(config, self.stats, subscriptions(config.scale))
+        self.source: Source = source or MqttSource(config, self.stats, subscriptions(config.scale))
         self._on_status = on_status
         self._internal_errors = 0
         self._lock = threading.Lock()  # stats shared by the collector and the writer
@@ -78,19 +80,13 @@ class IngestService:
         """
         cap = self.config.batch.max_backoff_s
         delivery = Delivery(self._write, self._reject, self.stats, stop, max_backoff_s=cap)
-        writer = BatchWriter(delivery, self.source.ack, self._round_done, stop)
+        writer = BatchWriter(delivery, self.source.ack_all, self._round_done, stop)
         status = _StatusTicker(self.config.metrics.status_every_s, self.stats, self._on_status)
         server = self._serve_metrics()
         self.source.start()
         writer.start()
         try:
-            while not stop.is_set():
-                work = self._collect(stop)
-                if work.received:
-                    self._round_open(work)
-                    if not writer.submit(work):
-                        break
-                status.maybe_print()
+            self._loop(stop, writer, status)
         finally:
             stop.set()
             writer.join(timeout=30)
@@ -119,29 +115,42 @@ class IngestService:
             self._writer.close()
         self.store.close()
 
-    def _collect(self, stop: threading.Event) -> Round:
-        work = Round()
+    def _loop(self, stop: threading.Event, writer: BatchWriter, status: _StatusTicker) -> None:
+        """Poll the source and collect what it brings into rounds for the writer.
+
+        At most ``_AHEAD`` finished rounds wait for the writer; beyond that, messages wait
+        unparsed in ``backlog`` while the loop keeps polling (keepalive, acks). The broker's
+        in-flight window should bound them, but Mosquitto 2.0.11 overshoots a client's
+        Receive Maximum (eclipse-mosquitto issue 2301): with ``max_messages`` waiting, the
+        loop stops reading the socket (``read=False``) and TCP holds the broker back.
+        """
         limits = self.config.batch
-        messages = self.source.messages
-        deadline: float | None = None
-        while len(work.received) < limits.max_messages and work.points < limits.max_points:
-            try:
-                message = messages.get_nowait()  # the fast path under load
-            except queue.Empty:
-                timeout = _IDLE_WAIT_S if deadline is None else deadline - time.monotonic()
-                if timeout <= 0 or stop.is_set():
-                    break
-                try:
-                    message = messages.get(timeout=timeout)
-                except queue.Empty:
-                    if deadline is None:
-                        break  # idle: let the caller print the status line
-                    continue
-            if deadline is None:
-                deadline = time.monotonic() + limits.flush_interval_s
-            work.received.append(message)
-            self._triage(message, work)
-        return work
+        backlog: deque[Message] = deque()
+        work, deadline = Round(), 0.0
+        while not stop.is_set():
+            wait = deadline - time.monotonic() if work.received else _IDLE_WAIT_S
+            timeout = max(0.0, min(wait, _IDLE_WAIT_S))
+            backlog.extend(self.source.poll(timeout, read=len(backlog) < limits.max_messages))
+            while backlog and writer.queued < _AHEAD:
+                message = backlog.popleft()
+                if not work.received:
+                    deadline = time.monotonic() + limits.flush_interval_s
+                work.received.append(message)
+                self._triage(message, work)
+                if len(work.received) >= limits.max_messages or work.points >= limits.max_points:
+                    if not self._submit(work, writer):
+                        return
+                    work = Round()
+            if work.received and time.monotonic() >= deadline:
+                if not self._submit(work, writer):
+                    return
+                work = Round()
+            status.maybe_print()
+
+    def _submit(self, work: Round, writer: BatchWriter) -> bool:
+        """Count the round as open and queue it for the writer; False once stopping."""
+        self._round_open(work)
+        return writer.submit(work)
 
     def _triage(self, message: Message, work: Round) -> None:
         try:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import random
+import struct
 
+import orjson
 import pytest
 
 from gateway.contracts import AlarmEvent, AlarmKind, AlarmState, IsaState, TopicInfo
@@ -126,3 +129,46 @@ def test_topics_of_other_services_are_ignored(topic: str) -> None:
 def test_unknown_topics_are_contract_errors(topic: str) -> None:
     with pytest.raises(ContractError):
         classify(topic)
+
+
+def _reference_fields(p: PointWindow) -> dict[str, float]:
+    """The slow, obvious reading of docs/influxdb.md for one point (repr of each number)."""
+    good = not math.isnan(p.last)
+    fields = {"value": p.last, "last": p.last} if good else {}
+    fields |= {
+        k: v for k, v in (("min", p.min), ("max", p.max), ("mean", p.mean)) if not math.isnan(v)
+    }
+    return fields | {"count": float(p.count), "quality": float(good)}
+
+
+def _parsed_fields(line: str) -> dict[str, float]:
+    _series, fields, _ts = line.split(" ")
+    return {k: float(v.removesuffix("i")) for k, v in (f.split("=") for f in fields.split(","))}
+
+
+EDGE_VALUES = [0.0, -0.0, 1e-07, 2.5e-05, 1e16, -1.5e300, 5e-324, 11.039999961853027, 1 / 3, 1e22]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_telemetry_numbers_parse_back_to_the_payload_values(seed: int) -> None:
+    rng = random.Random(seed)
+
+    def number() -> float:
+        pick = rng.random()
+        if pick < 0.15:
+            return math.nan  # null on the wire: no good sample
+        if pick < 0.35:
+            return rng.choice(EDGE_VALUES)
+        return float(struct.unpack("f", struct.pack("f", rng.uniform(-1e4, 1e4)))[0])
+
+    points = tuple(
+        PointWindow(f"p{i}", number(), number(), number(), number(), rng.randrange(0, 100))
+        for i in range(rng.randrange(0, 30))
+    )
+    window = TelemetryWindow("gas-01", TS, 1.0, points)
+    rows = to_rows(_info(TELEMETRY), orjson.dumps(window.to_dict()))
+    assert rows.count == len(points) == len(rows.lines)
+    for line, p in zip(rows.lines, points, strict=True):
+        assert line.startswith(f"telemetry,device=gas-01,enterprise=ent,point={p.key},site=site-1 ")
+        assert line.endswith(" 1764583200123000000")
+        assert _parsed_fields(line) == _reference_fields(p)

@@ -16,7 +16,7 @@ from gateway.ingest.writer import Verdict, WriteResult
 
 def _pending(n: int) -> list[Pending]:
     return [
-        Pending(Message(i + 1, 1, 1, f"t/{i}", b"{}"), Rows((f"m v={i}i {i}",), float(i)))
+        Pending(Message(i + 1, 1, 1, f"t/{i}", b"{}"), Rows.of((f"m v={i}i {i}",), float(i)))
         for i in range(n)
     ]
 

@@ -18,7 +18,7 @@ def _round(mids: range, stored: bool = True) -> Round:
         message = Message(mid, 1, 1, "t", b"")
         work.received.append(message)
         if stored:
-            work.add(Pending(message, Rows((f"m v={mid}i {mid}",), float(mid))))
+            work.add(Pending(message, Rows.of((f"m v={mid}i {mid}",), float(mid))))
     return work
 
 
@@ -30,7 +30,7 @@ def _writer(verdict: Verdict) -> tuple[BatchWriter, list[int], list[Round], thre
         lambda _b: WriteResult(verdict), lambda _p, _r: None, IngestStats(), stop,
         base_backoff_s=0.01, max_backoff_s=0.01,
     )  # fmt: skip
-    writer = BatchWriter(delivery, lambda m: acked.append(m.mid), done.append, stop)
+    writer = BatchWriter(delivery, lambda ms: acked.extend(m.mid for m in ms), done.append, stop)
     writer.start()
     return writer, acked, done, stop
 

@@ -10,10 +10,13 @@ jump": |v[j] - v[j-1]| > 2 * stuck_epsilon forces a reset at j) close enough to 
 one -- in one vectorised pass `_reduce` that also gives the window min/max/sum.  Then each
 process alarm whose machine is at rest and whose quiet band contains the sub-block's
 [min, max] (ROC: max - min of the sub-block and its look-back, or the exact max |Δv|) is
-skipped; the others are stepped sample by sample over the sub-block by a branch-light loop
-for that one machine (`_run_limit`, `_run_roc`).  The stuck reference is rebuilt only when
-the channel leaves the fast path (`_stuck_replay`).  Sub-blocks that are not fault-free go
-through the exact per-sample path.
+skipped; the others are deferred (bits of ``pm``, since sample ``pa``) and later stepped
+over all the fault-free sub-blocks since ``pa`` at once, each by a branch-light loop for that
+one machine (`_step_block` -> `_run_limit`, `_run_roc`): before the exact path, every
+`_DEFER` samples, or when their worst-case events might not fit the event rows.  A noisy
+machine thus costs one call per ~512 samples, not one per telemetry window.  The stuck
+reference is rebuilt only when the channel leaves the fast path (`_stuck_replay`).
+Sub-blocks that are not fault-free go through the exact per-sample path.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from edge_core._layout import (
     I_STUCK_START,
     MAX_EVENTS_PER_SAMPLE,
 )
-from edge_core._machine import _emit, _roc_limit, _run_limit, _run_roc, _step, _stuck_replay
+from edge_core._machine import ROC_BIT, _emit, _roc_limit, _step, _step_block, _stuck_replay
 from edge_core._scan import (
     _f32_ge,
     _f32_le,
@@ -46,6 +49,7 @@ from edge_core._scan import (
     _qmax,
     _quiet,
     _reduce,
+    _roc_band,
     _roc_dmax,
     _thresholds,
 )
@@ -78,8 +82,20 @@ from edge_core.config import (
 
 _CHUNK = 512
 _MIN_CHUNK = 16
+_DEFER = 512  # deferred machines are stepped at least every this many samples
 _FLT_MAX = float(np.finfo(np.float32).max)
 _ROC_MARGIN = 1e-6  # relative margin of the float32 / float64 ROC bounds (float32 eps 6e-8)
+
+
+@_jit()
+def _deferred_room(pm, deferred, n_mach, ahead):  # type: ignore[no-untyped-def]
+    """Worst-case event rows of the deferred machines plus a sub-block of `ahead` samples.
+
+    A deferred machine emits at most one event per sample; one deferred later than `pa`
+    was quiet (unchanged, no event) before, so `deferred` samples each bound them all.
+    """
+    n_pend = (pm & 1) + (pm >> 1 & 1) + (pm >> 2 & 1) + (pm >> 3 & 1) + (pm >> 4 & 1)
+    return n_pend * deferred + n_mach * ahead
 
 
 @_jit()
@@ -177,7 +193,8 @@ def _channel(
     all_rest = False
     rlo = blo0
     rhi = bhi0
-    rthr_c = -1.0
+    pm = 0  # machines deferred since sample pa (bits: LL, L, H, HH, ROC_BIT)
+    pa = pos
     s = s_lo[r]
     while s < s_hi[r] - 1 and seg_b[s + 1] <= pos:
         s += 1
@@ -205,8 +222,27 @@ def _channel(
             acnt, amin, amax, asum = 0, np.inf, -np.inf, 0.0
         cur_wid = wid
         while i < se:
+            fast = i >= slow_until and fc == 0 and comm == 0 and i >= i_min
+            if pm != 0 and (
+                not fast
+                or i - pa >= _DEFER
+                or ne
+                + MAX_EVENTS_PER_SAMPLE
+                + _deferred_room(pm, i - pa, n_mach, min(se, i + _CHUNK) - i)
+                > cap
+            ):
+                # the deferred machines are stepped now: the exact path needs their state,
+                # or the deferral is long, or its worst-case events would not fit
+                IS[c, 0], IS[c, 1], IS[c, 2], IS[c, 3], IS[c, 4] = a0, a1, a2, a3, a4
+                IS[c, 5], IS[c, 6], IS[c, 7], IS[c, 8], IS[c, 9] = n0, n1, n2, n3, n4
+                IS[c, 10], IS[c, 11], IS[c, 12], IS[c, 13], IS[c, 14] = k_0, k_1, k_2, k_3, k_4
+                ne = _step_block(x, c, pa, i, pm, S, IS, k0, lfk, evf, evu, r, ne)
+                a0, a1, a2, a3, a4 = IS[c, 0], IS[c, 1], IS[c, 2], IS[c, 3], IS[c, 4]
+                n0, n1, n2, n3, n4 = IS[c, 5], IS[c, 6], IS[c, 7], IS[c, 8], IS[c, 9]
+                k_0, k_1, k_2, k_3, k_4 = IS[c, 10], IS[c, 11], IS[c, 12], IS[c, 13], IS[c, 14]
+                pm = 0
             # ---------------- fast path ----------------
-            if i >= slow_until and fc == 0 and comm == 0 and i >= i_min:
+            if fast:
                 b = min(se, i + _CHUNK)
                 if ne + MAX_EVENTS_PER_SAMPLE + n_mach * (b - i) > cap:  # room for the worst case
                     b = i + (cap - ne - MAX_EVENTS_PER_SAMPLE) // n_mach
@@ -227,7 +263,10 @@ def _channel(
                 if ok:
                     mn, mx, ssum = _reduce(xf, xr, i, b)
                     ok = mn >= blo0 and mx <= bhi0  # False for NaN
-                if ok and not rest_ok:
+                if not ok:
+                    slow_until = max(b, i + _MIN_CHUNK)
+                    continue
+                if pm == 0 and not rest_ok:
                     rlo, rhi, r0 = _narrow(
                         blo0, bhi0, lim0, a0, n0, latch and k_0 == 0, n_off, False, ta0, tb0, tc0
                     )
@@ -240,180 +279,70 @@ def _channel(
                     rlo, rhi, r3 = _narrow(
                         rlo, rhi, lim3, a3, n3, latch and k_3 == 0, n_off, True, ta3, tb3, tc3
                     )
-                    rthr_c = -1.0
-                    if n4 == 0 and a4 == 0:
-                        rthr_c = roc_off
-                    elif a4 != 0 and latch and k_4 == 0 and n4 == n_off + 1:
-                        rthr_c = roc_in
+                    rthr_c = _roc_band(a4, n4, latch and k_4 == 0, n_off, roc_off, roc_in)
                     all_rest = r0 and r1 and r2 and r3 and (not has_roc or rthr_c >= 0.0)
                     rest_ok = True
-                if ok and all_rest and mn >= rlo and mx <= rhi:
-                    # every machine at rest and inside its band: only ROC left to prove
-                    roc_quiet = True
-                    if has_roc:
-                        roc_quiet = False
+                was = pm
+                if not (pm == 0 and all_rest and mn >= rlo and mx <= rhi):
+                    # a machine that this sub-block may move is deferred (see _step_block)
+                    if (
+                        lim0 == lim0
+                        and not (pm & 1)
+                        and not _quiet(
+                            mn, mx, a0, n0, latch and k_0 == 0, n_off, False, ta0, tb0, tc0
+                        )
+                    ):
+                        pm |= 1
+                    if (
+                        lim1 == lim1
+                        and not (pm & 2)
+                        and not _quiet(
+                            mn, mx, a1, n1, latch and k_1 == 0, n_off, False, ta1, tb1, tc1
+                        )
+                    ):
+                        pm |= 2
+                    if (
+                        lim2 == lim2
+                        and not (pm & 4)
+                        and not _quiet(
+                            mn, mx, a2, n2, latch and k_2 == 0, n_off, True, ta2, tb2, tc2
+                        )
+                    ):
+                        pm |= 4
+                    if (
+                        lim3 == lim3
+                        and not (pm & 8)
+                        and not _quiet(
+                            mn, mx, a3, n3, latch and k_3 == 0, n_off, True, ta3, tb3, tc3
+                        )
+                    ):
+                        pm |= 8
+                if has_roc and not (pm & ROC_BIT):
+                    thr = _roc_band(a4, n4, latch and k_4 == 0, n_off, roc_off, roc_in)
+                    roc_quiet = False
+                    if thr >= 0.0:
                         if pend == i and plen >= w:
                             span = np.float64(max(mx, phi)) - np.float64(min(mn, plo))
-                            roc_quiet = bool(span <= rthr_c)
+                            roc_quiet = bool(span <= thr)
                         if not roc_quiet:
-                            roc_quiet = bool(np.float64(_roc_dmax(x, c, i, b, w)) <= rthr_c)
-                    if roc_quiet:
-                        acnt += b - i
-                        asum += ssum
-                        amin = min(amin, np.float64(mn))
-                        amax = max(amax, np.float64(mx))
-                        alast = np.float64(x[c, b - 1])
-                        if n_stuck > 0:
-                            lazy = True
-                            guar = p
-                        pend, plen, plo, phi = b, b - i, mn, mx
-                        i = b
-                        continue
-                if ok:
-                    rest_ok = False  # machines may be stepped below
-                    roc_quiet = True
-                    if has_roc:
-                        thr = -1.0
-                        if n4 == 0 and a4 == 0:
-                            thr = roc_off
-                        elif a4 != 0 and latch and k_4 == 0 and n4 == n_off + 1:
-                            thr = roc_in
-                        roc_quiet = False
-                        if thr >= 0.0:
-                            if pend == i and plen >= w:
-                                span = np.float64(max(mx, phi)) - np.float64(min(mn, plo))
-                                roc_quiet = bool(span <= thr)
-                            if not roc_quiet:
-                                roc_quiet = bool(np.float64(_roc_dmax(x, c, i, b, w)) <= thr)
-                    if lim0 == lim0 and not _quiet(
-                        mn, mx, a0, n0, latch and k_0 == 0, n_off, False, ta0, tb0, tc0
-                    ):
-                        a0, n0, k_0, ne = _run_limit(
-                            x,
-                            c,
-                            i,
-                            b,
-                            lim0,
-                            up0,
-                            -1.0,
-                            a0,
-                            n0,
-                            k_0,
-                            latch,
-                            n_on,
-                            n_off,
-                            0,
-                            evf,
-                            evu,
-                            r,
-                            ne,
-                        )
-                    if lim1 == lim1 and not _quiet(
-                        mn, mx, a1, n1, latch and k_1 == 0, n_off, False, ta1, tb1, tc1
-                    ):
-                        a1, n1, k_1, ne = _run_limit(
-                            x,
-                            c,
-                            i,
-                            b,
-                            lim1,
-                            up1,
-                            -1.0,
-                            a1,
-                            n1,
-                            k_1,
-                            latch,
-                            n_on,
-                            n_off,
-                            1,
-                            evf,
-                            evu,
-                            r,
-                            ne,
-                        )
-                    if lim2 == lim2 and not _quiet(
-                        mn, mx, a2, n2, latch and k_2 == 0, n_off, True, ta2, tb2, tc2
-                    ):
-                        a2, n2, k_2, ne = _run_limit(
-                            x,
-                            c,
-                            i,
-                            b,
-                            lim2,
-                            dn2,
-                            1.0,
-                            a2,
-                            n2,
-                            k_2,
-                            latch,
-                            n_on,
-                            n_off,
-                            2,
-                            evf,
-                            evu,
-                            r,
-                            ne,
-                        )
-                    if lim3 == lim3 and not _quiet(
-                        mn, mx, a3, n3, latch and k_3 == 0, n_off, True, ta3, tb3, tc3
-                    ):
-                        a3, n3, k_3, ne = _run_limit(
-                            x,
-                            c,
-                            i,
-                            b,
-                            lim3,
-                            dn3,
-                            1.0,
-                            a3,
-                            n3,
-                            k_3,
-                            latch,
-                            n_on,
-                            n_off,
-                            3,
-                            evf,
-                            evu,
-                            r,
-                            ne,
-                        )
+                            roc_quiet = bool(np.float64(_roc_dmax(x, c, i, b, w)) <= thr)
                     if not roc_quiet:
-                        a4, n4, k_4, ne = _run_roc(
-                            x,
-                            c,
-                            i,
-                            b,
-                            w,
-                            k0,
-                            lfk,
-                            rws,
-                            rise,
-                            fall,
-                            tr,
-                            tf,
-                            a4,
-                            n4,
-                            k_4,
-                            latch,
-                            n_on,
-                            n_off,
-                            evf,
-                            evu,
-                            r,
-                            ne,
-                        )
-                    acnt += b - i
-                    asum += ssum
-                    amin = min(amin, np.float64(mn))
-                    amax = max(amax, np.float64(mx))
-                    alast = np.float64(x[c, b - 1])
-                    if n_stuck > 0:
-                        lazy = True
-                        guar = p
-                    pend, plen, plo, phi = b, b - i, mn, mx
-                    i = b
-                    continue
-                slow_until = max(b, i + _MIN_CHUNK)
+                        pm |= ROC_BIT
+                if pm != 0:
+                    rest_ok = False  # deferred machines change state: the band is stale
+                    if was == 0:
+                        pa = i
+                acnt += b - i
+                asum += ssum
+                amin = min(amin, np.float64(mn))
+                amax = max(amax, np.float64(mx))
+                alast = np.float64(x[c, b - 1])
+                if n_stuck > 0:
+                    lazy = True
+                    guar = p
+                pend, plen, plo, phi = b, b - i, mn, mx
+                i = b
+                continue
             # ---------------- exact per-sample path ----------------
             if lazy:
                 sref, s_start = _stuck_replay(x, c, guar, i, big, seps, k0)
@@ -518,6 +447,8 @@ def _channel(
     IS[c, 0], IS[c, 1], IS[c, 2], IS[c, 3], IS[c, 4] = a0, a1, a2, a3, a4
     IS[c, 5], IS[c, 6], IS[c, 7], IS[c, 8], IS[c, 9] = n0, n1, n2, n3, n4
     IS[c, 10], IS[c, 11], IS[c, 12], IS[c, 13], IS[c, 14] = k_0, k_1, k_2, k_3, k_4
+    if pm != 0:  # samples pa..i-1 are all good: step the deferred machines over them
+        ne = _step_block(x, c, pa, i, pm, S, IS, k0, lfk, evf, evu, r, ne)
     IS[c, I_FAULT], IS[c, I_COMM] = fc, comm
     IS[c, I_STUCK_START], IS[c, I_LAST_FAULT] = s_start, lfk
     IS[c, I_COUNT], IS[c, I_REPORTED] = acnt, reported

@@ -70,13 +70,15 @@ class EdgeSite:
             site,
             self.journal,
             self._on_event,
-            on_acknowledge=self._reset_latch,
+            on_reset=self._reset_latch,
             disposition=_policy(site),
         )
         self.agent = EdgeAgent(
             site, [_SiteSink(self), *self.sinks], on_transitions=self.manager.on_transitions
         )
-        self.commands = CommandProcessor(self.manager, operator_keys or {})
+        self.commands = CommandProcessor(
+            self.manager, operator_keys or {}, release_latch=self._reset_latch
+        )
         self.publisher = self._publisher(mqtt)
         self.forwarder = OutboxForwarder(
             self.outbox,

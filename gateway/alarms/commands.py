@@ -135,8 +135,11 @@ class CommandProcessor:
         keys: Mapping[str, bytes],
         *,
         clock: Callable[[], float] = time.time,
+        release_latch: Callable[[AlarmKey], object] = lambda key: None,
     ) -> None:
+        """``release_latch(key)`` hands an acknowledged latch to the detector to reset."""
         self.manager = manager
+        self._release_latch = release_latch
         self.keys = dict(keys)
         self._clock = clock
         self._seen: OrderedDict[str, None] = OrderedDict()
@@ -237,8 +240,12 @@ class CommandProcessor:
         if action == "reset":  # accepted now; the clear event follows at the next good sample
             manager.reset(key, by, note)
             return {}
+        if action == "ack":
+            acknowledged = manager.acknowledge(key, by, note, request.activation_id)
+            if acknowledged.release is not None:
+                self._release_latch(acknowledged.release)
+            return acknowledged.event.to_dict()
         handlers: dict[str, Callable[[], Any]] = {
-            "ack": lambda: manager.acknowledge(key, by, note, request.activation_id),
             "shelve": lambda: manager.shelve(key, by, note, _duration(request)),
             "unshelve": lambda: manager.unshelve(key, by, note),
             "out_of_service": lambda: manager.remove_from_service(key, by, note),

@@ -36,6 +36,7 @@ import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from typing import NamedTuple
 
 from gateway.alarms.journal import AlarmJournal, JournalError, StoredAlarm
 from gateway.alarms.model import (
@@ -51,12 +52,27 @@ from gateway.alarms.model import (
 from gateway.config import Site
 from gateway.contracts.alarm import AlarmEvent, AlarmKind, AlarmState, level_of, rfc3339
 
-__all__ = ["Alarm", "AlarmKey", "AlarmManager", "CommandError", "DispositionPolicy", "IsaState"]
+__all__ = [
+    "Acknowledgement",
+    "Alarm",
+    "AlarmKey",
+    "AlarmManager",
+    "CommandError",
+    "DispositionPolicy",
+    "IsaState",
+]
 
 log = logging.getLogger(__name__)
 
 MAX_SHELVE_S = 4 * 3600.0
 RESTORE_SETTLE_SAMPLES = 3
+
+
+class Acknowledgement(NamedTuple):
+    """What an acknowledgement did (``event``) and which latch it asks to release."""
+
+    event: AlarmEvent
+    release: AlarmKey | None
 
 
 class AlarmManager:
@@ -70,19 +86,21 @@ class AlarmManager:
         *,
         clock: Callable[[], float] = time.time,
         max_shelve_s: float = MAX_SHELVE_S,
-        on_acknowledge: Callable[[AlarmKey], bool | None] | None = None,
+        on_reset: Callable[[AlarmKey], bool | None] | None = None,
         disposition: DispositionPolicy | None = None,
     ) -> None:
-        """``on_acknowledge(key)`` asks the detector to reset a latch (ack or reset);
-        it returns False when the detector refused (condition still on), None when it
-        cannot tell.  ``disposition``: the responsible person and deadline (site config).
+        """``on_reset(key)`` asks the detector to reset a latch (the reset command needs
+        its answer at once): False when the detector refused (condition still on), None
+        when it cannot tell. An acknowledgement instead *returns* what to release
+        (:class:`Acknowledgement`), and the caller hands that to the detector.
+        ``disposition``: the responsible person and deadline (site config).
         """
         self.site = site
         self.journal = journal
         self._publish = publish
         self._clock = clock
         self.max_shelve_s = max_shelve_s
-        self._on_acknowledge = on_acknowledge
+        self._on_reset = on_reset
         self.disposition = disposition or DispositionPolicy()
         # resets accepted, clear not seen yet: (by, note, when); the detector clears a reset
         # latch at its next good sample, so a reset older than two polls was refused
@@ -159,8 +177,13 @@ class AlarmManager:
 
     def acknowledge(
         self, key: AlarmKey, by: str, note: str = "", activation_id: str | None = None
-    ) -> AlarmEvent:
-        """Acknowledge the current activation of ``key``."""
+    ) -> Acknowledgement:
+        """Acknowledge the current activation of ``key``: the event, and what to release.
+
+        ``release`` is the key whose detector latch the acknowledgement asks to reset
+        (ISA-18.2: a latch releases only once back to normal; the detector refuses
+        otherwise), or None when the point does not latch.
+        """
         alarm = self._existing(key)
         if alarm.state not in (IsaState.UNACK, IsaState.RTN_UNACK):
             msg = f"{key} is {alarm.state.value}: nothing to acknowledge"
@@ -173,9 +196,8 @@ class AlarmManager:
             raise CommandError("stale_activation", msg)
         state = IsaState.ACKED if alarm.state is IsaState.UNACK else IsaState.NORMAL
         updated = replace(alarm, state=state)
-        if self._on_acknowledge is not None:
-            self._on_acknowledge(key)
-        return self._emit(updated, AlarmState.ACKNOWLEDGED, by=by, note=note)
+        event = self._emit(updated, AlarmState.ACKNOWLEDGED, by=by, note=note)
+        return Acknowledgement(event, key if self._latches(key) else None)
 
     def reset(self, key: AlarmKey, by: str, note: str = "") -> None:
         """Reset a latched alarm that has returned to normal (ISA-18.2 latch).
@@ -185,16 +207,19 @@ class AlarmManager:
         return to normal.
         """
         alarm = self._existing(key)
-        point = self._points.get((key.device, key.point))
-        if point is None or point.alarms is None or not point.alarms.latch:
+        if not self._latches(key):
             raise CommandError("invalid_state", f"{key} is not a latched alarm")
         if not alarm.condition or alarm.state not in (IsaState.UNACK, IsaState.ACKED):
             raise CommandError("invalid_state", f"{key} is {alarm.state.value}: nothing to reset")
-        released = self._on_acknowledge(key) if self._on_acknowledge is not None else None
+        released = self._on_reset(key) if self._on_reset is not None else None
         if released is False:
             msg = f"{key} is still beyond its limit: a latched alarm resets after return to normal"
             raise CommandError("invalid_state", msg)
         self._resets[key] = (by, note, self._clock())
+
+    def _latches(self, key: AlarmKey) -> bool:
+        point = self._points.get((key.device, key.point))
+        return point is not None and point.alarms is not None and bool(point.alarms.latch)
 
     def shelve(self, key: AlarmKey, by: str, note: str, duration_s: float) -> AlarmEvent:
         """Shelve ``key`` for at most ``max_shelve_s``; it returns by itself."""

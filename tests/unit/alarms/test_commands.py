@@ -12,7 +12,7 @@ import pytest
 
 from gateway.alarms.commands import CommandProcessor, load_operator_keys, sign_command
 from gateway.alarms.journal import AlarmJournal
-from gateway.alarms.lifecycle import AlarmManager, IsaState
+from gateway.alarms.lifecycle import AlarmKey, AlarmManager, IsaState
 from gateway.alarms.model import Transition
 from gateway.commands.common import load_site_arg
 from gateway.contracts.alarm import AlarmEvent, AlarmKind
@@ -127,3 +127,23 @@ def test_operator_keys_file(tmp_path: Path) -> None:
     path.write_text("li.wei:short\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"keys:1: expected"):
         load_operator_keys(path)
+
+
+def test_an_ack_hands_a_latched_alarm_to_the_detector_and_nothing_else(tmp_path: Path) -> None:
+    journal = AlarmJournal(tmp_path / "j.sqlite")
+    manager = AlarmManager(load_site_arg(None), journal, lambda event: None, clock=lambda: NOW)
+    latched = ("dust-col-01", "extinguisher_discharged")
+    manager.on_transitions(
+        [
+            Transition(*latched, AlarmKind.H, True, 1.0, 0.5, NOW),
+            Transition("gas-01", "gas", AlarmKind.HH, True, 45.0, 40.0, NOW),
+        ]
+    )
+    released: list[AlarmKey] = []
+    processor = CommandProcessor(manager, KEYS, clock=lambda: NOW, release_latch=released.append)
+    assert processor.handle("ack", _body())["ok"] is True  # gas HH: no latch
+    assert released == []
+    fields = {"device": latched[0], "point": latched[1], "kind": "H"}
+    assert processor.handle("ack", _body(**fields))["ok"] is True
+    assert released == [AlarmKey(*latched, AlarmKind.H)]
+    journal.close()

@@ -38,7 +38,7 @@ class Harness:
             journal,
             self.events.append,
             clock=self.clock,
-            on_acknowledge=self._reset,
+            on_reset=self._reset,
             disposition=policy,
         )
 
@@ -91,7 +91,9 @@ def test_fault_change_keeps_order_among_other_alarms(h: Harness) -> None:
 def test_latched_alarm_needs_reset_after_return_to_normal(h: Harness) -> None:
     h.poll(("dust-col-01", "extinguisher_discharged", AlarmKind.H, True, 1.0, 0.5))
     h.released = False  # the detector: still discharged, latch not released
-    h.manager.acknowledge(LATCHED, "li.wei")
+    acknowledged = h.manager.acknowledge(LATCHED, "li.wei")
+    assert acknowledged.release == LATCHED  # returned for the detector, not called back
+    assert h.requests == []
     assert h.manager.alarms[LATCHED].state is IsaState.ACKED
     with pytest.raises(CommandError, match="after return to normal"):
         h.manager.reset(LATCHED, "li.wei")
@@ -101,7 +103,7 @@ def test_latched_alarm_needs_reset_after_return_to_normal(h: Harness) -> None:
     cleared = h.events[-1]
     assert cleared.state is AlarmState.CLEARED and cleared.by == "li.wei"
     assert cleared.note == "reset: extinguisher recharged"
-    assert h.requests == [LATCHED] * 3
+    assert h.requests == [LATCHED] * 2  # the refused reset and the accepted one
     assert h.manager.alarms[LATCHED].state is IsaState.NORMAL
 
 

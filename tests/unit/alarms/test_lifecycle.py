@@ -39,10 +39,7 @@ class Harness:
     def __init__(self, site: Site, journal: AlarmJournal) -> None:
         self.clock = Clock()
         self.events: list[AlarmEvent] = []
-        self.acked: list[AlarmKey] = []
-        self.manager = AlarmManager(
-            site, journal, self.events.append, clock=self.clock, on_acknowledge=self.acked.append
-        )
+        self.manager = AlarmManager(site, journal, self.events.append, clock=self.clock)
 
     def raise_(self, device: str, point: str, kind: AlarmKind, value: float = 50.0) -> None:
         self.manager.on_transitions(
@@ -68,13 +65,15 @@ GAS = AlarmKey("gas-01", "gas", AlarmKind.HH)
 
 def test_active_ack_clear_normal(h: Harness) -> None:
     h.raise_("gas-01", "gas", AlarmKind.HH)
-    h.manager.acknowledge(GAS, "li.wei", "going to check")
+    acknowledged = h.manager.acknowledge(GAS, "li.wei", "going to check")
+    assert acknowledged.release is None  # the gas HH does not latch: nothing to release
     h.clear("gas-01", "gas", AlarmKind.HH)
     assert h.states() == ["active", "acknowledged", "cleared"]
     assert h.manager.alarms[GAS].state is IsaState.NORMAL
     assert [e.seq for e in h.events] == [1, 2, 3]
     ack = h.events[1]
-    assert ack.by == "li.wei" and ack.note == "going to check" and h.acked == [GAS]
+    assert ack.by == "li.wei" and ack.note == "going to check"
+    assert acknowledged.event == ack
     assert ack.activation_id == h.events[0].event_id == h.events[2].activation_id
 
 

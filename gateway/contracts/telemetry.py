@@ -19,6 +19,7 @@ from typing_extensions import TypedDict  # pydantic needs this one before Python
 
 from gateway.contracts.parsing import NAME, TS_PATTERN, Finite, parse_json
 from gateway.errors import ContractError
+from gateway.memo import remember
 from gateway.timeutil import parse_ts, rfc3339
 
 __all__ = [
@@ -145,9 +146,7 @@ def _epoch(ts: str) -> float:
             start = parse_ts(ts)
         except ValueError as exc:
             raise ContractError("telemetry", "ts", ts, str(exc)) from None
-        if len(_EPOCHS) >= _MAX_EPOCHS:
-            _EPOCHS.clear()  # bounded: a flood of distinct stamps cannot grow it
-        _EPOCHS[ts] = start
+        remember(_EPOCHS, ts, start, _MAX_EPOCHS)  # bounded: distinct stamps cannot grow it
     return start
 
 

@@ -160,9 +160,8 @@ class DeviceDetector:
 
     def feed(self, sample: PollSample) -> Results:
         """Take one poll; returns the transitions and windows of every block run now."""
-        expected = self._grid.expected()
-        t0 = self._sample_time(sample.ts)
-        if self._pending and t0 != expected:  # a late poll re-anchors: a block of its own
+        t0, continues = self._sample_time(sample.ts)
+        if self._pending and not continues:  # a late poll re-anchors: a block of its own
             self._carry(self._run_pending())
         self._pending.append((t0, sample))
         if len(self._pending) >= self.block_samples:
@@ -232,16 +231,18 @@ class DeviceDetector:
             ]
         return transitions
 
-    def _sample_time(self, ts: float) -> float:
+    def _sample_time(self, ts: float) -> tuple[float, bool]:
         # edge_core's one timing rule (grid_start) places every poll: an early or
         # jittered one continues the grid, a late one re-anchors it. The detector then
         # never refuses a poll for its timing, and the alarm keeps the acquisition time.
         # The mirror is a SampleClock fed exactly like the detector's own, so the two
         # agree to the bit even after millions of polls (no float drift between them).
-        t0 = grid_start(ts, self._grid.expected(), self.dt)
+        # Returns the poll's grid time and whether it continues the grid (False: re-anchored).
+        expected = self._grid.expected()
+        t0 = grid_start(ts, expected, self.dt)
         self._grid.begin(t0, self.dt)
         self._grid.advance(1)
-        return t0
+        return t0, t0 == expected
 
     def _windows(self, rows: np.ndarray) -> list[TelemetryWindow]:
         # Column-wise .tolist() and tuples instead of row["field"] per row: on wide sites

@@ -31,6 +31,7 @@ from gateway.errors import ContractError
 from gateway.ingest.lineproto import line, series_prefix
 from gateway.ingest.model import Rows
 from gateway.ingest.windows import window_rows
+from gateway.memo import remember
 
 __all__ = ["Rows", "classify", "to_rows"]
 
@@ -58,10 +59,7 @@ def classify(topic: str) -> TopicInfo | None:
     else:
         parsed = parse_topic(topic)  # ContractError: not remembered
         info = parsed if parsed.kind in _WRITTEN else None
-    if len(_TOPICS) >= _MAX_TOPICS:
-        _TOPICS.clear()  # bounded, whatever topics a broker delivers
-    _TOPICS[topic] = info
-    return info
+    return remember(_TOPICS, topic, info, _MAX_TOPICS)  # bounded, whatever a broker sends
 
 
 def to_rows(info: TopicInfo, payload: bytes) -> Rows:

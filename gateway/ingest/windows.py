@@ -27,6 +27,7 @@ import orjson
 from gateway.contracts import TopicInfo
 from gateway.contracts.telemetry import WindowWire
 from gateway.ingest.model import Rows
+from gateway.memo import remember
 
 __all__ = ["window_rows"]
 
@@ -70,10 +71,8 @@ def _heads(info: TopicInfo) -> dict[str, str]:
     """The cached line heads (measurement and tags) of one device's points, by point key."""
     series = (info.enterprise, info.site, info.device or "")
     heads = _HEADS.get(series)
-    if heads is None:
-        if len(_HEADS) >= _MAX_CACHED:
-            _HEADS.clear()  # bounded, whatever names a broker delivers
-        heads = _HEADS[series] = {}
+    if heads is None:  # bounded, whatever names a broker delivers
+        heads = remember(_HEADS, series, {}, _MAX_CACHED)
     return heads
 
 
@@ -82,9 +81,6 @@ def _head(heads: dict[str, str], info: TopicInfo, key: str) -> str:
 
     Names match NAME_PATTERN (letters, digits, ``_.-``), so they need no escaping.
     """
-    if len(heads) >= _MAX_CACHED:
-        heads.clear()
-    head = heads[key] = (
-        f"telemetry,device={info.device},enterprise={info.enterprise},point={key},site={info.site} "
-    )
-    return head
+    tags = f"device={info.device},enterprise={info.enterprise},point={key},site={info.site}"
+    head = f"telemetry,{tags} "
+    return remember(heads, key, head, _MAX_CACHED)

@@ -56,7 +56,6 @@ class OutboxForwarder:
         self.site = site
         self.telemetry_qos = telemetry_qos
         self.group_s = group_s
-        self.lost_telemetry = 0  # windows the outbox refused with an error not about the disk
         self._on_put = on_put
         self._pending: list[PutItem] = []
         self._flush_timer: asyncio.TimerHandle | None = None
@@ -107,11 +106,10 @@ class OutboxForwarder:
     def _flush_due(self) -> None:
         # A timer callback: an error here would only reach the loop's exception handler.
         # The outbox keeps telemetry in memory itself when the disk fails; what is left
-        # is a broken database, so count and report the windows it refused.
+        # is a broken database, so report loudly how many windows it refused.
         self._flush_timer = None
         count = len(self._pending)
         try:
             self.flush()
         except (OutboxError, sqlite3.Error):
-            self.lost_telemetry += count
             log.exception("outbox refused %d telemetry windows", count)

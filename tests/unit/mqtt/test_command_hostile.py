@@ -6,9 +6,8 @@ import asyncio
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import aiomqtt
@@ -31,43 +30,12 @@ from gateway.mqtt.commandio import ReplyQueue
 from gateway.mqtt.publisher import MqttPublisher, MqttSettings
 from gateway.outbox import Outbox
 from gateway.timeutil import rfc3339
+from tests.unit.mqtt.fakes import PahoLikeClient
 
 A = "hazard/v1/ent/site-a"
 NOW = 1_800_000_000.0
 KEY = b"0123456789abcdef-li"
 HOSTILE_IDS = ["x" * 70_000, "abc\ud800defgh", "abc\x01\x02defgh"]
-
-
-class PahoLikeClient:
-    """Hands out commands, then stays quiet; refuses topics the way paho and Mosquitto do."""
-
-    def __init__(self, commands: list[tuple[str, bytes]]) -> None:
-        self._commands = commands
-        self.published: list[tuple[str, dict[str, Any]]] = []
-        self.fail_next_publish = False
-
-    async def subscribe(self, *_: object, **__: object) -> None:
-        return None
-
-    @property
-    def messages(self) -> AsyncIterator[Any]:
-        return self._messages()
-
-    async def _messages(self) -> AsyncIterator[Any]:
-        for topic, payload in self._commands:
-            yield SimpleNamespace(topic=aiomqtt.Topic(topic), payload=payload)
-        await asyncio.Event().wait()
-
-    async def publish(self, topic: str, payload: bytes, qos: int = 0, **_: object) -> None:
-        if self.fail_next_publish:
-            self.fail_next_publish = False
-            raise RuntimeError("an unexpected failure while publishing")
-        encoded = topic.encode("utf-8")  # a lone surrogate raises here, as in paho
-        if len(encoded) > 65535:
-            raise ValueError("Publish topic is too long.")
-        if any(c < 0x20 for c in encoded):  # Mosquitto disconnects: malformed packet
-            raise aiomqtt.MqttError("disconnected: malformed packet")
-        self.published.append((topic, json.loads(payload)))
 
 
 @pytest.fixture(name="processor")

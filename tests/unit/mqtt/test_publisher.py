@@ -5,44 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
-from collections.abc import AsyncIterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
-import aiomqtt
 import pytest
 
 from gateway.mqtt.commandio import ReplyQueue
 from gateway.mqtt.publisher import MqttPublisher, MqttSettings
 from gateway.outbox import Outbox, OutboxError
+from tests.unit.mqtt.fakes import PahoLikeClient
 
 A = "hazard/v1/ent/site-a"
-
-
-class FakeClient:
-    """Hands out the given commands, then stays quiet; checks topics like paho does."""
-
-    def __init__(self, commands: list[tuple[str, bytes]]) -> None:
-        self._commands = commands
-        self.published: list[tuple[str, dict[str, Any]]] = []
-
-    async def subscribe(self, *_: object, **__: object) -> None:
-        return None
-
-    @property
-    def messages(self) -> AsyncIterator[Any]:
-        return self._messages()
-
-    async def _messages(self) -> AsyncIterator[Any]:
-        for topic, payload in self._commands:
-            yield SimpleNamespace(topic=aiomqtt.Topic(topic), payload=payload)
-        await asyncio.Event().wait()
-
-    async def publish(self, topic: str, payload: bytes, qos: int = 0, **_: object) -> None:
-        if "+" in topic or "#" in topic:  # paho-mqtt's own check
-            raise ValueError("Publish topic cannot contain wildcards.")
-        self.published.append((topic, json.loads(payload)))
 
 
 def _publisher(tmp_path: Path, handler: Any) -> MqttPublisher:
@@ -50,7 +23,7 @@ def _publisher(tmp_path: Path, handler: Any) -> MqttPublisher:
     return MqttPublisher("ent", "site-a", MqttSettings(), outbox, commands=handler)
 
 
-async def _serve(publisher: MqttPublisher, client: FakeClient, replies: int) -> None:
+async def _serve(publisher: MqttPublisher, client: PahoLikeClient, replies: int) -> None:
     queue = ReplyQueue()
     reader = asyncio.create_task(publisher._serve_commands(client, queue))  # type: ignore[arg-type]
     sender = asyncio.create_task(publisher._send_replies(client, queue))  # type: ignore[arg-type]
@@ -72,7 +45,7 @@ async def test_a_request_id_with_wildcards_is_answered_and_the_reader_lives_on(
         request_id = json.loads(payload)["request_id"]
         return {"request_id": request_id, "ok": False, "error": {"code": "malformed"}}
 
-    client = FakeClient(
+    client = PahoLikeClient(
         [
             (f"{A}/cmd/ack", b'{"request_id": "abc/#"}'),
             (f"{A}/cmd/ack", b'{"request_id": "req-0002"}'),
@@ -92,7 +65,7 @@ async def test_a_handler_that_raises_gets_an_error_reply_and_the_reader_lives_on
             raise RuntimeError("database is locked")
         return {"request_id": "r2", "ok": True}
 
-    client = FakeClient([(f"{A}/cmd/ack", b"boom"), (f"{A}/cmd/ack", b"{}")])
+    client = PahoLikeClient([(f"{A}/cmd/ack", b"boom"), (f"{A}/cmd/ack", b"{}")])
     publisher = _publisher(tmp_path, handler)
     await _serve(publisher, client, replies=2)
     (_, first), (_, second) = client.published

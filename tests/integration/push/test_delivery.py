@@ -18,9 +18,6 @@ from tests.harness.http import request
 from tests.harness.mqtt_probe import MqttProbe
 from tests.harness.waiting import wait_for
 from tests.integration.push.pushkit import (
-    HMAC_KEY,
-    SM4_IV,
-    SM4_KEY,
     PushThread,
     alarm,
     manifest,
@@ -35,13 +32,6 @@ from tests.integration.push.pushkit import (
 from tests.integration.push.receiver import Receiver
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver(HMAC_KEY, SM4_KEY, SM4_IV).start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

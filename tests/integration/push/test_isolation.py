@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,9 +12,6 @@ from tests.harness import Mosquitto
 from tests.harness.mqtt_probe import MqttProbe
 from tests.harness.waiting import wait_for
 from tests.integration.push.pushkit import (
-    HMAC_KEY,
-    SM4_IV,
-    SM4_KEY,
     PushThread,
     alarm,
     manifest,
@@ -30,13 +26,6 @@ from tests.integration.push.pushkit import (
 from tests.integration.push.receiver import HangingServer, Receiver
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver(HMAC_KEY, SM4_KEY, SM4_IV).start()
-    yield server
-    server.stop()
 
 
 def _latencies(probe: MqttProbe, receiver: Receiver, count: int, start: int) -> list[float]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,9 +19,6 @@ from tests.harness import Mosquitto
 from tests.harness.mqtt_probe import MqttProbe
 from tests.harness.waiting import wait_for
 from tests.integration.push.pushkit import (
-    HMAC_KEY,
-    SM4_IV,
-    SM4_KEY,
     PushProcess,
     PushThread,
     alarm,
@@ -40,13 +36,6 @@ from tests.integration.push.receiver import Receiver
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 OUTAGE_S = 60.0
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    server = Receiver(HMAC_KEY, SM4_KEY, SM4_IV).start()
-    yield server
-    server.stop()
 
 
 def _stream(probe: MqttProbe, count: int, period: float, start: int = 1) -> list[str]:

@@ -20,7 +20,7 @@ if not kernels_cached():
     # The kernels have explicit signatures, so they compile right at import: say why the
     # first start after an install or an upgrade pauses (logging's last resort prints it).
     logging.getLogger("edge_core").warning(
-        "Compiling the detection kernels (first start after install or change, about 15 s; "
+        "Compiling the detection kernels (first start after install or change, 15-30 s; "
         "cached afterwards)"
     )
 

@@ -51,7 +51,7 @@ from edge_core._layout import (
     N_ISTATE,
     new_state,
 )
-from edge_core._windows import window_segments
+from edge_core._windows import window_rows, window_segments
 from edge_core.result import AGGREGATE_DTYPE
 
 __all__ = [
@@ -80,6 +80,7 @@ __all__ = [
     "gather_events",
     "new_state",
     "parallel_kernel",
+    "window_rows",
     "window_segments",
 ]
 

@@ -132,6 +132,11 @@ class Detector:
         # read-only inputs of every block's first kernel pass (the kernel never writes them)
         self._all_chans = np.arange(n, dtype=np.int64)
         self._zero_pos = np.zeros(n, np.int64)
+        # scratch of every block (the kernel reads arow, writes counts; neither outlives a call)
+        self._arow = np.zeros(n, np.int64)
+        self._counts = np.empty((n, 3), np.int64)
+        self._segment_scratch = (np.empty(2, np.int64), np.empty(2, np.float64))
+        self._run_ends: dict[int, np.ndarray] = {}
 
     @property
     def n_channels(self) -> int:
@@ -199,14 +204,12 @@ class Detector:
         seg_b, seg_w, s_lo, s_hi = self._segments(n, kt0)
         # closed windows per channel: one per window change inside the block, plus the
         # carried window if the block starts a new one -> the result array is sized exactly
-        cur = self._fstate[:, kern.F_WID]
-        rows = (s_hi - s_lo - 1) + (~np.isnan(cur) & (seg_w[s_lo] != cur))
-        arow = np.zeros(n_ch, np.int64)
-        np.cumsum(rows[:-1], out=arow[1:])
-        aggregates = np.empty(int(rows.sum()), AGGREGATE_DTYPE)
+        arow = self._arow
+        total = kern.window_rows(self._fstate[:, kern.F_WID], seg_w, s_lo, s_hi, arow)
+        aggregates = np.empty(total, AGGREGATE_DTYPE)
         chans, pos = self._all_chans, self._zero_pos
         evf, evu = self._event_buffers(n_ch, 256 + n // 128)
-        counts = np.empty((n_ch, 3), np.int64)
+        counts = self._counts
         parts: list[tuple[np.ndarray, ...]] = []
         xi = block.view(np.int32)
         while True:
@@ -251,6 +254,12 @@ class Detector:
         assert self._settings is not None
         clock = self._clock
         sizes, groups = self._window_groups
+        if sizes.size == 1:  # the usual device: one window size for all its points
+            b, w = self._segment_scratch
+            if b.size != n + 1:
+                b, w = self._segment_scratch = (np.empty(n + 1, np.int64), np.empty(n + 1))
+            m = kern.window_segments(n, kt0, clock.t_origin, clock.dt, sizes[0], b, w)
+            return b[: m + 1], w[: m + 1], self._zero_pos, self._all_ending_at(m)
         bounds, wids, first = [], [], np.zeros(sizes.size + 1, np.int64)
         for g, ws in enumerate(sizes):
             # every run holds at least one sample, so n + 1 rows always fit: one call
@@ -259,12 +268,18 @@ class Detector:
             bounds.append(b[: m + 1])
             wids.append(w[: m + 1])
             first[g + 1] = first[g] + m + 1
-        if sizes.size == 1:  # the usual device: one window size for all its points
-            m = int(first[1]) - 1
-            return bounds[0], wids[0], self._zero_pos, np.full(self.n_channels, m, np.int64)
         s_lo = first[groups]
         s_hi = s_lo + np.diff(first)[groups] - 1
         return np.concatenate(bounds), np.concatenate(wids), s_lo, s_hi
+
+    def _all_ending_at(self, runs: int) -> np.ndarray:
+        """s_hi of a one-window-size block: every channel's runs end at ``runs``."""
+        ends = self._run_ends.get(runs)
+        if ends is None:
+            ends = np.full(self.n_channels, runs, np.int64)
+            if runs <= 4:  # a poll spans one or two windows; long blocks are rare
+                self._run_ends[runs] = ends
+        return ends
 
     def _event_buffers(self, m: int, cap: int) -> tuple[np.ndarray, np.ndarray]:
         """Per-channel event rows, kept across calls (only the rows used are touched)."""

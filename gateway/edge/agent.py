@@ -18,7 +18,7 @@ from gateway.contracts.alarm import AlarmEvent
 from gateway.contracts.telemetry import TelemetryWindow
 from gateway.edge.detection import DeviceDetector
 from gateway.edge.link import ModbusLink, open_link
-from gateway.edge.poller import DevicePoller
+from gateway.edge.poller import DevicePoller, tick_phases
 from gateway.edge.samples import PollSample
 
 __all__ = ["EdgeAgent", "Sink", "TransitionHandler"]
@@ -67,10 +67,10 @@ class EdgeAgent:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll until ``stop`` is set; then close every link."""
-        count = len(self.pollers)
+        phases = tick_phases(len(self.pollers))
         tasks = [
-            asyncio.create_task(self._staggered(poller, i / count, stop), name=f"poll {name}")
-            for i, (name, poller) in enumerate(self.pollers.items())
+            asyncio.create_task(poller.run(stop, phase), name=f"poll {name}")
+            for (name, poller), phase in zip(self.pollers.items(), phases, strict=True)
         ]
         try:
             await stop.wait()
@@ -80,14 +80,6 @@ class EdgeAgent:
             await asyncio.gather(*tasks, return_exceptions=True)
             for link in self.links.values():
                 link.close()
-
-    @staticmethod
-    async def _staggered(poller: DevicePoller, phase: float, stop: asyncio.Event) -> None:
-        # Devices started together would all poll at the same instants, so their alarms
-        # and reads would queue behind each other in bursts; spreading the start over one
-        # poll period keeps every device on its own grid, evenly apart.
-        await asyncio.sleep(phase * poller.device.config.poll_interval_s)
-        await poller.run(stop)
 
     def reset_latch(self, device: str, point: str) -> bool:
         """Reset latched alarms of a point that are back to normal; False when refused."""

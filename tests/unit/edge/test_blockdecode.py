@@ -117,6 +117,40 @@ def test_block_decode_is_bit_identical_to_point_codec(
         _assert_same_bits(got, _reference(request, words, n))
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    data=st.data(),
+    type_=st.sampled_from(["int16", "uint16", "int32", "uint32", "float32", "float64"]),
+    count=st.integers(1, 30),
+)
+def test_unbroken_unscaled_run_is_bit_identical(
+    data: st.DataObject, type_: str, count: int
+) -> None:
+    # The wide transmitter's layout: back-to-back points of one type in engineering units.
+    # It decodes through the one-operation run path, NaN, sNaN, inf and -0.0 included.
+    width = {"int16": 1, "uint16": 1, "int32": 2, "uint32": 2, "float32": 2, "float64": 4}
+    points = [
+        {"key": f"p{i}", "name": "P", "kind": "status", "table": "holding"}
+        | {"address": width[type_] * i, "type": type_}
+        for i in range(count)
+    ]
+    (request,) = plan_reads(_profile(points))
+    assert [g.run is not None for g in request.decoder.groups] == [True]
+    words = data.draw(st.lists(WORD, min_size=request.count, max_size=request.count))
+    got = np.full(count, np.nan, dtype=np.float32)
+    request.decoder.decode(_payload(request, words), got)
+    _assert_same_bits(got, _reference(request, words, count))
+
+
+def test_scaled_or_swapped_points_take_the_general_path() -> None:
+    base = {"name": "P", "kind": "status", "table": "holding", "type": "float32"}
+    scaled = [base | {"key": "a", "address": 0}, base | {"key": "b", "address": 2, "scale": 0.1}]
+    (request,) = plan_reads(_profile(scaled))
+    assert [g.run for g in request.decoder.groups] == [None]
+    (swapped,) = plan_reads(_profile([base | {"key": "a", "address": 0}], word="little"))
+    assert [g.run for g in swapped.decoder.groups] == [None]
+
+
 @given(data=st.data(), count=st.integers(1, 40), scale=SCALE, offset=OFFSET)
 def test_bit_table_block_decode(data: st.DataObject, count: int, scale: float, offset: float):
     points = [

@@ -5,7 +5,7 @@ Design choices, each from a peer's bug report:
   slots and counts them (a popular Python gateway queues them and grows without bound);
 - the grid is the wall clock's, at one of a few phases: devices sharing a phase poll at
   the same instants, so one loop wake-up, one outbox transaction and one MQTT batch serve
-  them all and their windows close together (bench/pipeline.py: about 2x the points per
+  them all and their windows close together (bench/pipeline.py: 1.6-1.9x the points per
   CPU-second of one phase per device); the agent gives each phase at most
   ``TICK_GROUP`` devices, so a tick's burst cannot hold an alarm back for long;
 - a failed read makes the device's points bad-quality instead of raising, and the
@@ -44,8 +44,11 @@ ILLEGAL_DATA_ADDRESS = 2
 # timestamp never lands on the wrong side of a window boundary, even with the wall clock
 # slewed a little by NTP against the loop's monotonic clock.
 SLOT_MARGIN = 0.1
-# Devices per phase: 50 polled at once cost about 20 ms of this machine's CPU per tick.
-TICK_GROUP = 50
+# Devices per phase. An alarm waits for the rest of its tick's burst: in an alarm storm on
+# 20 devices (bench/latency.py) the gateway's processing p99 was 71 ms with one phase per
+# device, 98 ms with 10 a phase and 136 ms (max 213 ms) with all 20 at once. 50 a phase
+# gave 10-20 % more points per CPU-second than 10 on 50-200 device sites; the alarm wins.
+TICK_GROUP = 10
 
 
 def until_next_slot(now: float, interval: float, phase: float = 0.0) -> float:

@@ -153,6 +153,19 @@ class MqttPublisher:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Connect, publish, reconnect with backoff, until ``stop`` is set."""
+        watcher = asyncio.create_task(self._wake_on(stop), name="publisher stop watch")
+        try:
+            await self._run(stop)
+        finally:
+            watcher.cancel()
+
+    async def _wake_on(self, stop: asyncio.Event) -> None:
+        # One task for the whole run, so an idle sender waits on one event without the
+        # three tasks a wait on "either event" made each time (several times a tick).
+        await stop.wait()
+        self._wake.set()
+
+    async def _run(self, stop: asyncio.Event) -> None:
         delay = 0.5
         while not stop.is_set():
             try:
@@ -252,7 +265,8 @@ class MqttPublisher:
                 next_status = time.monotonic() + STATUS_EVERY_S
             if not sent:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(_either(self._wake, stop), timeout=1.0)
+                    async with asyncio.timeout(1.0):
+                        await self._wake.wait()  # set by notify() and by stop
 
     async def _send_batch(self, client: aiomqtt.Client) -> int:
         batch = self.outbox.peek(BATCH)
@@ -378,12 +392,3 @@ class MqttPublisher:
         if self._status_extra is not None:
             body.update(self._status_extra())
         return json.dumps(body).encode()
-
-
-async def _either(first: asyncio.Event, second: asyncio.Event) -> None:
-    waiters = [asyncio.create_task(first.wait()), asyncio.create_task(second.wait())]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in waiters:
-            task.cancel()

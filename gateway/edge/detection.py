@@ -185,7 +185,9 @@ class DeviceDetector:
             block = np.ascontiguousarray(np.stack([s.values for s in samples], axis=1))
             quality = np.ascontiguousarray(np.concatenate([self._quality(s) for s in samples], 1))
         result = self._detector.process(block, t0, self.dt, quality)
-        return self._transitions(result.transitions, t0, samples), self._windows(result.aggregates)
+        rows = result.transitions
+        transitions = self._transitions(rows, t0, samples) if rows.size else []
+        return transitions, self._windows(result.aggregates)
 
     def _transitions(
         self, rows: np.ndarray, t0: float, samples: list[PollSample]

@@ -7,7 +7,8 @@ Design choices, each from a peer's bug report:
   the same instants, so one loop wake-up, one outbox transaction and one MQTT batch serve
   them all and their windows close together (bench/pipeline.py: 1.6-1.9x the points per
   CPU-second of one phase per device); the agent gives each phase at most
-  ``TICK_GROUP`` devices, so a tick's burst cannot hold an alarm back for long;
+  ``TICK_GROUP`` devices, so a tick's burst cannot hold an alarm back for long, and never
+  two devices of one link (a bus reads them one after the other anyway);
 - a failed read makes the device's points bad-quality instead of raising, and the
   loop goes on (ThingsBoard gateway #2132: the task died on one exception);
 - reconnect uses exponential backoff with jitter; while waiting, every slot still
@@ -23,7 +24,7 @@ import math
 import random
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -60,10 +61,24 @@ def until_next_slot(now: float, interval: float, phase: float = 0.0) -> float:
     return (offset * interval - now) % interval
 
 
-def tick_phases(count: int) -> list[float]:
-    """The phase of each of ``count`` devices: groups of ``TICK_GROUP``, evenly apart."""
-    groups = -(-count // TICK_GROUP)
-    return [(i // TICK_GROUP) / groups for i in range(count)]
+def tick_phases(links: Sequence[str]) -> list[float]:
+    """The phase of each device, given its link key: groups of at most ``TICK_GROUP``.
+
+    Devices on one link (a serial bus, or units behind one TCP gateway) get different
+    phases: their reads queue on the link's lock anyway, so one tick would only make the
+    last of them wait, with its timestamp taken before the wait.
+    """
+    groups: list[list[str]] = []
+    placed: list[int] = []
+    for link in links:
+        room = (g for g, members in enumerate(groups) if len(members) < TICK_GROUP)
+        free = next((g for g in room if link not in groups[g]), None)
+        if free is None:
+            free = len(groups)
+            groups.append([])
+        groups[free].append(link)
+        placed.append(free)
+    return [g / len(groups) for g in placed]
 
 
 class Backoff:

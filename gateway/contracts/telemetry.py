@@ -83,18 +83,11 @@ class TelemetryWindow:
     def to_dict(self) -> dict[str, Any]:
         """One telemetry window of one device (docs/mqtt.md, schema telemetry.json)."""
         ts = _WIRE_TS.get(self.start) or remember(_WIRE_TS, self.start, rfc3339(self.start), 64)
-        points: dict[str, Any] = {}
-        for point in self.points:  # PointWindow.to_dict, inlined: this runs per point
-            key, low, high, mean, last, count = point
-            if math.isfinite(low + high + mean + last):
-                points[key] = {"min": low, "max": high, "mean": mean, "last": last, "count": count}
-            else:
-                points[key] = point.to_dict()
         out: dict[str, Any] = {
             "device": self.device,
             "ts": ts,
             "window_s": self.window_s,
-            "points": points,
+            "points": {p.key: p.to_dict() for p in self.points},
         }
         if self.replayed:
             out["replayed"] = True

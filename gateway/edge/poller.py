@@ -71,10 +71,9 @@ def tick_phases(links: Sequence[str]) -> list[float]:
     groups: list[list[str]] = []
     placed: list[int] = []
     for link in links:
-        room = (g for g, members in enumerate(groups) if len(members) < TICK_GROUP)
-        free = next((g for g in room if link not in groups[g]), None)
-        if free is None:
-            free = len(groups)
+        fits = (g for g, members in enumerate(groups) if len(members) < TICK_GROUP)
+        free = next((g for g in fits if link not in groups[g]), len(groups))
+        if free == len(groups):
             groups.append([])
         groups[free].append(link)
         placed.append(free)

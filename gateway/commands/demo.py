@@ -117,28 +117,27 @@ async def _demo(
         state = args.state_dir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
         async with Simulator(site, args.scenario, args.seed), _broker(args.mqtt) as url:
             # closed before the broker stops: the panel's client would warn of a lost broker
-            running = stack.enter_context(contextlib.ExitStack())
-            protocol = "auto" if args.mqtt else "3.1.1"  # the embedded broker speaks 3.1.1
-            settings = MqttSettings.from_url(url, client_id=f"edge-{site.site}", protocol=protocol)
-            panel = None if args.no_panel else DemoPanel(url, state, args.panel_port)
-            keys = panel.operator_keys() if panel else {}
-            service = EdgeSite(site, state, settings, sinks=[console], operator_keys=keys)
-            running.callback(service.close)
-            if panel is not None:
-                await asyncio.to_thread(panel.start)
-                running.callback(panel.stop)
-            _banner(site, args, url, panel)
-            tasks = [
-                service.run(stop),
-                _watch_broker(settings, site, received, stop),
-                _status_loop(console, service, received, args.status_every, stop),
-            ]
-            if args.influxdb:
-                tasks.append(run_ingest_beside(args.influxdb, url, state, stop))
-            try:
+            with contextlib.ExitStack() as running:
+                protocol = "auto" if args.mqtt else "3.1.1"  # the embedded broker speaks 3.1.1
+                settings = MqttSettings.from_url(
+                    url, client_id=f"edge-{site.site}", protocol=protocol
+                )
+                panel = None if args.no_panel else DemoPanel(url, state, args.panel_port)
+                keys = panel.operator_keys() if panel else {}
+                service = EdgeSite(site, state, settings, sinks=[console], operator_keys=keys)
+                running.callback(service.close)
+                if panel is not None:
+                    await asyncio.to_thread(panel.start)
+                    running.callback(panel.stop)
+                _banner(site, args, url, panel)
+                tasks = [
+                    service.run(stop),
+                    _watch_broker(settings, site, received, stop),
+                    _status_loop(console, service, received, args.status_every, stop),
+                ]
+                if args.influxdb:
+                    tasks.append(run_ingest_beside(args.influxdb, url, state, stop))
                 await asyncio.gather(*tasks)
-            finally:
-                running.close()
 
 
 def _banner(site: Site, args: argparse.Namespace, url: str, panel: DemoPanel | None) -> None:

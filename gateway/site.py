@@ -86,6 +86,7 @@ class EdgeSite:
             site.site,
             telemetry_qos=mqtt.telemetry_qos if mqtt else 0,
             on_put=self.publisher.notify if self.publisher else (lambda: None),
+            send_fresh=self.publisher.send_fresh if self.publisher else None,
         )
         self._requeue_journaled()
 

@@ -20,7 +20,7 @@ from edge_core.config import AlarmKind as CoreKind
 from gateway.alarms.model import DEVICE_POINT, Transition
 from gateway.config import Device
 from gateway.contracts.alarm import AlarmKind
-from gateway.contracts.telemetry import PointWindow, TelemetryWindow
+from gateway.contracts.telemetry import Columns, TelemetryWindow
 from gateway.edge.samples import PollSample
 from gateway.edge.warmup import WarmDetector
 from gateway.profiles import Kind, Point, Signal
@@ -247,35 +247,32 @@ class DeviceDetector:
         return t0, t0 == expected
 
     def _windows(self, rows: np.ndarray) -> list[TelemetryWindow]:
-        # Column-wise .tolist() and tuples instead of row["field"] per row: on wide sites
-        # this ran per poll for every point and was a fifth of the edge's CPU
-        # (bench/pipeline.py).
-        rows = rows[rows["report"]]
+        # Whole columns (.tolist()) into TelemetryWindow.of_columns, no object per point:
+        # on wide sites this ran per poll for every point and was a fifth of the edge's
+        # CPU (bench/pipeline.py).
+        report = rows["report"]
+        if not report.all():  # a boolean gather of the records costs more than the check
+            rows = rows[report]
         if rows.size == 0:
             return []
-        keys = self._keys
-        points = list(
-            map(
-                PointWindow._make,
-                zip(
-                    [keys[c] for c in rows["channel"].tolist()],
-                    rows["min"].tolist(),
-                    rows["max"].tolist(),
-                    rows["mean"].tolist(),
-                    rows["last"].tolist(),
-                    rows["count"].tolist(),
-                    strict=True,
-                ),
-            )
-        )
-        starts = rows["window_start"]
         name, window_s = self.device.name, self.window_s
+        starts = rows["window_start"]
         if starts[0] == starts[-1] and (starts == starts[0]).all():  # a poll closes one window
-            return [TelemetryWindow(name, float(starts[0]), window_s, tuple(points))]
-        by_start: dict[float, list[PointWindow]] = {}
-        for start, point in zip(starts.tolist(), points, strict=True):
-            by_start.setdefault(start, []).append(point)
+            return [
+                TelemetryWindow.of_columns(name, float(starts[0]), window_s, self._columns(rows))
+            ]
         return [
-            TelemetryWindow(name, start, window_s, tuple(group))
-            for start, group in sorted(by_start.items())
+            TelemetryWindow.of_columns(name, start, window_s, self._columns(rows[starts == start]))
+            for start in sorted(set(starts.tolist()))
         ]
+
+    def _columns(self, rows: np.ndarray) -> Columns:
+        keys = self._keys
+        return (
+            [keys[c] for c in rows["channel"].tolist()],
+            rows["min"].tolist(),
+            rows["max"].tolist(),
+            rows["mean"].tolist(),
+            rows["last"].tolist(),
+            rows["count"].tolist(),
+        )

@@ -7,7 +7,8 @@ sends 200 windows a tick that was a tenth of the edge's CPU (bench/pipeline.py).
 PUBLISH has no packet id and no acknowledgement, so the packets of a batch can be encoded
 here, back to back, and queued as one: one wake-up, one callback, one ``send``.
 
-**Be aware:** this uses paho's private ``_packet_queue``, ``_protocol`` and ``_sock``.
+**Be aware:** this uses paho's private ``_packet_queue``, ``_protocol``, ``_sock`` and
+``_out_packet``.
 ``tests/unit/mqtt/test_qos0.py`` compares the bytes with what paho's own ``publish`` queues,
 for MQTT 3.1.1 and 5, so a paho release that changes them fails there.
 """
@@ -20,7 +21,7 @@ from typing import Any
 
 from paho.mqtt.client import MQTT_ERR_NO_CONN, MQTT_ERR_SUCCESS, MQTTMessageInfo, MQTTv5
 
-__all__ = ["encode_qos0", "queue_qos0"]
+__all__ = ["encode_qos0", "queue_qos0", "unwritten"]
 
 _PUBLISH_QOS0 = 0x30
 _MAX_REMAINING = 268_435_455  # MQTT's variable-byte integer limit
@@ -62,3 +63,12 @@ def queue_qos0(paho: Any, messages: Iterable[tuple[str, bytes]]) -> int:
         return int(MQTT_ERR_SUCCESS)
     # mid 0 is never a real packet id: aiomqtt's on_publish finds nothing to release.
     return int(paho._packet_queue(_PUBLISH_QOS0, packet, 0, 0, MQTTMessageInfo(0)))
+
+
+def unwritten(paho: Any) -> int:
+    """Packets paho has queued but not yet written whole to the socket.
+
+    paho pops a packet off its queue only once all its bytes are sent (a partial write
+    puts it back in front), so 0 means everything queued so far is in the kernel's hands.
+    """
+    return len(paho._out_packet)

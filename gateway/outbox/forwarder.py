@@ -9,6 +9,10 @@ wide site every device closes a window each second, evenly spread, and one trans
 per window was most of the edge's CPU (bench/pipeline.py). A window waits at most
 ``group_s`` before it is queued, which is like the window closing that much later; alarms
 never wait for it (they have their own lane and are sent first).
+
+At QoS 0, a group whose turn it is anyway (connected, nothing queued before it) is handed
+straight to the connection (``send_fresh``) instead of being stored and deleted a moment
+later: the outbox holds what waits, not what goes out at once (docs/mqtt.md).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ class OutboxForwarder:
     """Encodes and queues; ``on_put`` wakes the sender after each put.
 
     Without a running event loop (or with ``group_s`` 0) telemetry is stored at once.
+    ``send_fresh(messages)`` (QoS 0 only) may take a group instead; False: store it.
     """
 
     def __init__(
@@ -50,6 +55,7 @@ class OutboxForwarder:
         telemetry_qos: int = 0,
         on_put: Callable[[], None] = lambda: None,
         group_s: float = TELEMETRY_GROUP_S,
+        send_fresh: Callable[[list[tuple[str, bytes]]], bool] | None = None,
     ) -> None:
         self.outbox = outbox
         self.enterprise = enterprise
@@ -57,6 +63,7 @@ class OutboxForwarder:
         self.telemetry_qos = telemetry_qos
         self.group_s = group_s
         self._on_put = on_put
+        self._send_fresh = send_fresh if telemetry_qos == 0 else None
         self._pending: list[PutItem] = []
         self._flush_timer: asyncio.TimerHandle | None = None
 
@@ -86,9 +93,12 @@ class OutboxForwarder:
             self._flush_timer.cancel()
             self._flush_timer = None
         items, self._pending = self._pending, []
-        if items:
-            self.outbox.put_many(items)
-            self._on_put()
+        if not items:
+            return
+        if self._send_fresh is not None and self._send_fresh([(i[1], i[2]) for i in items]):
+            return
+        self.outbox.put_many(items)
+        self._on_put()
 
     def _flush_scheduled(self) -> bool:
         """True when a flush is (now) due within ``group_s``; False: flush at once."""

@@ -341,6 +341,15 @@ class Outbox:
             raise OutboxError(msg) from exc
         return [OutboxMessage(r[0], Lane(r[1]), r[2], bytes(r[3]), r[4], r[5], r[6]) for r in rows]
 
+    def is_empty(self) -> bool:
+        """Nothing queued, on disk or in memory, sent or not (the counters: no query).
+
+        A message stays counted until it is acknowledged, so while a batch is in flight
+        (or a delete failed) this is False.
+        """
+        c = self._counters
+        return not (c["queued_alarms"] or c["queued_telemetry"] or self.memory)
+
     def stats(self) -> OutboxStats:
         """Counters as of now; ``file_bytes`` is the database plus its WAL on disk."""
         c = self._counters

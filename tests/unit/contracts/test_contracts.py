@@ -174,3 +174,20 @@ def test_commands_with_unsafe_request_ids_are_refused(request_id: str) -> None:
     body = {"request_id": request_id, "by": "li", "ts": "2026-12-01T00:00:00.000Z", "sig": "0" * 64}
     with pytest.raises(ContractError):
         CommandRequest.from_payload(json.dumps(body))
+
+
+@pytest.mark.parametrize("gap", [False, True])
+def test_a_window_of_columns_is_the_window_of_its_points(gap: bool) -> None:
+    nan = math.nan
+    low = [1.0, nan if gap else 0.5, -3.25]
+    columns = (["gas", "o2", "t"], low, [3.0, 21.0, 4.0], [2.0, 20.5, 0.125], [2.5, 21.0, 4.0],
+               [10, 0 if gap else 3, 7])  # fmt: skip
+    fast = TelemetryWindow.of_columns("gas-01", NOW, 5.0, columns)
+    body = fast.to_dict()  # from the columns, before anyone asked for the points
+    points = tuple(PointWindow(*p) for p in zip(*columns, strict=True))
+    slow = TelemetryWindow("gas-01", NOW, 5.0, points)
+    assert json.dumps(body, allow_nan=False) == json.dumps(slow.to_dict(), allow_nan=False)
+    assert fast == slow and hash(fast) == hash(slow) and fast.points == points
+    assert (body["points"]["o2"]["min"] is None) is gap
+    with pytest.raises(AttributeError, match="immutable"):
+        fast.device = "other"  # type: ignore[misc]

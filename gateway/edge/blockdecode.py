@@ -8,6 +8,10 @@ word order. Decoding a response is then, per group, one byte gather, one ``view`
 ``raw * scale + offset`` in float64 and one scatter into the poll's float32 values;
 bool points that are a bit of a register are ``(word >> bit) & 1`` on one gather.
 
+A small read (up to ``STRUCT_POINTS`` points, no swapped byte or word order) is decoded
+with one ``struct.unpack_from`` and one list instead: numpy's cost per call, paid per group
+and operation, is more than the whole of that for a 20-point transmitter (the same bits).
+
 The result is bit-identical to :meth:`PointCodec.decode` stored into a float32 array
 (the same float64 operations in the same order, then one rounding to float32): the
 per-point codec stays the reference (the simulator encodes with it, and
@@ -22,9 +26,10 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+import struct
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -49,6 +54,22 @@ _FLOAT32_MAX = float(np.finfo(np.float32).max)
 _RAW_BOUND = {DataType.INT16: 2.0**15, DataType.UINT16: 2.0**16, DataType.BITFIELD: 2.0**16}
 _RAW_BOUND |= {DataType.INT32: 2.0**31, DataType.UINT32: 2.0**32, DataType.BOOL: 1.0}
 
+_STRUCT_CODE: dict[DataType, str] = {
+    DataType.INT16: "h",
+    DataType.UINT16: "H",
+    DataType.BITFIELD: "H",
+    DataType.INT32: "i",
+    DataType.UINT32: "I",
+    DataType.FLOAT32: "f",
+    DataType.FLOAT64: "d",
+    DataType.BOOL: "H",
+}
+#: Reads of up to this many points take the struct path (per point it costs more than
+#: numpy's per element; per read much less, bench/poll.py's wide reads keep numpy).
+STRUCT_POINTS = 32
+_VALUE = -1  # a _StructPlan point that is its field's number; >= 0: that bit of the word
+_NONZERO = -2  # a _StructPlan point that is 1.0 when its field is not 0
+
 _KIND_VALUE = 0  # a numeric point: view the gathered bytes as the group's dtype
 _KIND_BIT = 1  # a bool that is one bit of a register
 _KIND_NONZERO = 2  # a bool read from a bit table (or a whole register): value != 0
@@ -69,10 +90,104 @@ class _Group:
     run: tuple[int, int, int, int] | None = None
 
 
+@dataclass(frozen=True, eq=False)
+class _StructPlan:
+    """A small read as one struct: its fields, then per point (field, bit, scale, offset)."""
+
+    unpack: Callable[[bytes | bytearray | memoryview], tuple[Any, ...]]
+    target: slice | npt.NDArray[np.intp]  # where the points go in the poll's values
+    spec: tuple[tuple[int, int, float, float], ...]
+    plain: bool  # every point is its own field, in order: no bits, no shared fields
+    guarded: bool  # a value may leave float32's range: store under np.errstate
+
+    @classmethod
+    def build(cls, points: Sequence[PlannedPoint], *, bit_table: bool) -> _StructPlan | None:
+        """The plan, or None when a point needs the numpy path (a swap, an overlap)."""
+        if not points or len(points) > STRUCT_POINTS:
+            return None
+        fields: dict[int, tuple[str, int]] = {}  # byte offset -> (code, size)
+        for pp in points:
+            codec = pp.codec
+            if codec.byte_swap or (codec.word_swap and codec.width > 1):
+                return None
+            code = "B" if bit_table else _STRUCT_CODE[codec.point.type]
+            start = pp.offset if bit_table else 2 * pp.offset
+            if fields.setdefault(start, (code, struct.calcsize(">" + code)))[0] != code:
+                return None  # one register read as two types
+        layout, at = ">", 0
+        position: dict[int, int] = {}
+        for start, (code, size) in sorted(fields.items()):
+            if start < at:
+                return None  # fields overlap
+            layout += "x" * (start - at) + code
+            position[start] = len(position)
+            at = start + size
+        spec = tuple(cls._point(pp, position, bit_table) for pp in points)
+        index = [pp.index for pp in points]
+        return cls(
+            unpack=struct.Struct(layout).unpack_from,
+            target=slice(index[0], index[-1] + 1) if _unbroken(index) else np.array(index),
+            spec=spec,
+            plain=all(b == _VALUE for _, b, _, _ in spec)
+            and [f for f, *_ in spec] == list(range(len(spec))),
+            guarded=any(_may_overflow(pp, bit_table) for pp in points),
+        )
+
+    @staticmethod
+    def _point(
+        pp: PlannedPoint, position: dict[int, int], bit_table: bool
+    ) -> tuple[int, int, float, float]:
+        point = pp.codec.point
+        field = position[pp.offset if bit_table else 2 * pp.offset]
+        if bit_table or (point.type is DataType.BOOL and point.bit is None):
+            how = _NONZERO
+        elif point.bit is not None:  # a bool that is one bit of its register
+            how = point.bit
+        else:
+            how = _VALUE
+        return field, how, float(point.scale), float(point.offset)
+
+    def decode(self, payload: bytes | bytearray | memoryview, values: npt.NDArray[Any]) -> None:
+        """Store the read's engineering values (PointCodec's float64 arithmetic)."""
+        raw = self.unpack(payload)
+        if self.plain:
+            result = [r * k + o for r, (_, _, k, o) in zip(raw, self.spec, strict=True)]
+        else:
+            result = [_pick(raw[f], how) * k + o for f, how, k, o in self.spec]
+        if self.guarded:
+            with np.errstate(over="ignore"):
+                values[self.target] = result
+        else:
+            values[self.target] = result
+
+
+def _pick(word: Any, how: int) -> Any:
+    """A _StructPlan point's raw value from its field."""
+    if how == _VALUE:
+        return word
+    if how == _NONZERO:
+        return 1.0 if word else 0.0
+    return (word >> how) & 1
+
+
+def _may_overflow(pp: PlannedPoint, bit_table: bool) -> bool:
+    """Whether raw * scale + offset of the point can leave float32's range."""
+    point = pp.codec.point
+    if not (math.isfinite(point.scale) and math.isfinite(point.offset)):
+        return True
+    if not bit_table and point.type in (DataType.FLOAT32, DataType.FLOAT64):
+        unscaled = point.scale == 1.0 and point.offset == 0.0
+        return point.type is DataType.FLOAT64 or not unscaled
+    bound = 1.0 if bit_table or point.type is DataType.BOOL else _RAW_BOUND[point.type]
+    return bound * abs(point.scale) + abs(point.offset) >= _FLOAT32_MAX / 2
+
+
 class BlockDecoder:
     """Decodes the payload of one planned read into the poll's value array."""
 
-    def __init__(self, points: Sequence[PlannedPoint], *, bit_table: bool) -> None:
+    def __init__(
+        self, points: Sequence[PlannedPoint], *, bit_table: bool, struct_points: int = STRUCT_POINTS
+    ) -> None:
         self.bit_table = bit_table
         #: Indices (into the poll's arrays) of every point of this read.
         self.index = np.array([pp.index for pp in points], dtype=np.intp)
@@ -88,6 +203,8 @@ class BlockDecoder:
         self.guarded = any(
             self._needs_guard(kind, dtype, m) for (kind, dtype), m in members.items()
         )
+        small = len(points) <= struct_points
+        self.plan = _StructPlan.build(points, bit_table=bit_table) if small else None
 
     def _end(self, pp: PlannedPoint) -> int:
         width = 1 if self.bit_table else 2 * pp.codec.width
@@ -163,6 +280,9 @@ class BlockDecoder:
         ``payload`` is the read's data: big-endian register bytes as on the wire, or
         one byte (0/1) per bit for a bit table; it must hold at least ``needed`` bytes.
         """
+        if self.plan is not None:
+            self.plan.decode(payload, values)
+            return
         data = np.frombuffer(payload, dtype=np.uint8)
         if self.guarded:
             with np.errstate(over="ignore", invalid="ignore"):

@@ -91,6 +91,13 @@ def _payload(request: ReadRequest, words: list[int]) -> bytes:
     return struct.pack(f">{len(words)}H", *words)
 
 
+def _decoders(request: ReadRequest) -> list[BlockDecoder]:
+    """The planned decoder, and the same read forced onto numpy's path (no struct plan)."""
+    numpy_only = BlockDecoder(request.points, bit_table=request.table.is_bit_table, struct_points=0)
+    assert numpy_only.plan is None
+    return [request.decoder, numpy_only]
+
+
 def _assert_same_bits(got: np.ndarray, want: np.ndarray) -> None:
     assert got.view(np.uint32).tolist() == want.view(np.uint32).tolist(), (got, want)
 
@@ -110,11 +117,12 @@ def test_block_decode_is_bit_identical_to_point_codec(
     n = len(profile.points)
     for request in plan_reads(profile):
         words = data.draw(st.lists(WORD, min_size=request.count, max_size=request.count))
-        got = np.full(n, np.nan, dtype=np.float32)
-        decoder = request.decoder
-        assert decoder.needed == 2 * request.count
-        decoder.decode(_payload(request, words), got)
-        _assert_same_bits(got, _reference(request, words, n))
+        want = _reference(request, words, n)
+        for decoder in _decoders(request):
+            got = np.full(n, np.nan, dtype=np.float32)
+            assert decoder.needed == 2 * request.count
+            decoder.decode(_payload(request, words), got)
+            _assert_same_bits(got, want)
 
 
 @settings(max_examples=200, deadline=None)
@@ -136,10 +144,12 @@ def test_unbroken_unscaled_run_is_bit_identical(
     ]
     (request,) = plan_reads(_profile(points))
     assert [g.run is not None for g in request.decoder.groups] == [True]
+    assert request.decoder.plan is not None, "a small unswapped read takes the struct path"
     words = data.draw(st.lists(WORD, min_size=request.count, max_size=request.count))
-    got = np.full(count, np.nan, dtype=np.float32)
-    request.decoder.decode(_payload(request, words), got)
-    _assert_same_bits(got, _reference(request, words, count))
+    for decoder in _decoders(request):
+        got = np.full(count, np.nan, dtype=np.float32)
+        decoder.decode(_payload(request, words), got)
+        _assert_same_bits(got, _reference(request, words, count))
 
 
 def test_scaled_or_swapped_points_take_the_general_path() -> None:
@@ -167,10 +177,11 @@ def test_bit_table_block_decode(data: st.DataObject, count: int, scale: float, o
         bits = data.draw(
             st.lists(st.integers(0, 1), min_size=request.count, max_size=request.count)
         )
-        got = np.full(n, np.nan, dtype=np.float32)
-        assert request.decoder.needed == request.count
-        request.decoder.decode(_payload(request, bits), got)
-        _assert_same_bits(got, _reference(request, bits, n))
+        for decoder in _decoders(request):
+            got = np.full(n, np.nan, dtype=np.float32)
+            assert decoder.needed == request.count
+            decoder.decode(_payload(request, bits), got)
+            _assert_same_bits(got, _reference(request, bits, n))
 
 
 @pytest.mark.parametrize(
@@ -190,9 +201,10 @@ def test_known_vectors(type_: str, byte: str, word: str, words: list[int], value
     point = {"key": "p", "name": "P", "kind": "status", "table": "holding", "address": 0}
     profile = _profile([point | {"type": type_}], byte, word)
     (request,) = plan_reads(profile)
-    got = np.full(1, np.nan, dtype=np.float32)
-    request.decoder.decode(_payload(request, words), got)
-    assert got[0] == np.float32(value)
+    for decoder in _decoders(request):
+        got = np.full(1, np.nan, dtype=np.float32)
+        decoder.decode(_payload(request, words), got)
+        assert got[0] == np.float32(value)
 
 
 def test_groups_by_dtype_whatever_the_order() -> None:
@@ -214,3 +226,27 @@ def test_empty_decoder_does_nothing() -> None:
     values = np.zeros(0, dtype=np.float32)
     decoder.decode(b"", values)
     assert decoder.needed == 0 and decoder.index.size == 0
+
+
+def test_which_reads_take_the_struct_path() -> None:
+    base = {"name": "P", "kind": "status", "table": "holding"}
+    status_word = [
+        base | {"key": "w", "address": 0, "type": "uint16"},
+        base | {"key": "fault", "address": 0, "type": "bool", "bit": 3},
+        base | {"key": "gas", "address": 2, "type": "int16", "scale": 0.1},
+    ]
+    (shared,) = plan_reads(_profile(status_word))
+    assert shared.decoder.plan is not None and not shared.decoder.plan.plain
+    (swapped,) = plan_reads(
+        _profile([base | {"key": "a", "address": 0, "type": "float32"}], word="little")
+    )
+    assert swapped.decoder.plan is None
+    two_types = [
+        base | {"key": "a", "address": 0, "type": "uint16"},
+        base | {"key": "b", "address": 0, "type": "int16"},
+    ]
+    (mixed,) = plan_reads(_profile(two_types))
+    assert mixed.decoder.plan is None
+    wide = [base | {"key": f"f{i}", "address": 2 * i, "type": "float32"} for i in range(40)]
+    (long_read,) = plan_reads(_profile(wide))
+    assert long_read.decoder.plan is None, "wide reads keep numpy's vectorised path"

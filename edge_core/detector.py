@@ -125,7 +125,7 @@ class Detector:
         self._clock = SampleClock()
         self._settings: np.ndarray | None = None
         self._window_groups: tuple[np.ndarray, np.ndarray] = (np.empty(0), np.empty(0, np.intp))
-        n = len(self.configs)
+        n = self._n = len(self.configs)
         self._istate, self._fstate, self._hist = kern.new_state(n, 1)
         self._dummy_q = np.zeros((1, 1), np.uint8)
         self._ev: tuple[np.ndarray, np.ndarray] | None = None
@@ -140,7 +140,7 @@ class Detector:
 
     @property
     def n_channels(self) -> int:
-        return len(self.configs)
+        return self._n
 
     def reset(self, channel: int) -> bool:
         """Reset the latched alarms of `channel` that are back to normal; True if any was.
@@ -179,7 +179,7 @@ class Detector:
         self, block: np.ndarray, t0: float, dt: float, quality: np.ndarray | None = None
     ) -> BlockResult:
         """Feed one block [channels x samples] float32 starting at time t0."""
-        check_block(block, quality, self.n_channels)
+        check_block(block, quality, self._n)
         k0, kt0 = self._clock.begin(t0, dt)
         if self._settings is None:
             self._settings = pack_settings(self.configs, float(dt))
@@ -189,7 +189,7 @@ class Detector:
             sizes, groups = np.unique(self._settings[:, S_WINDOW_S], return_inverse=True)
             self._window_groups = (sizes, groups.ravel())
         n = block.shape[1]
-        if n == 0 or self.n_channels == 0:
+        if n == 0 or self._n == 0:
             return BlockResult(np.empty(0, TRANSITION_DTYPE), np.empty(0, AGGREGATE_DTYPE))
         result = self._run(block, quality, k0, kt0)
         self._clock.advance(n)
@@ -198,7 +198,7 @@ class Detector:
     def _run(self, block: np.ndarray, quality: np.ndarray | None, k0: int, kt0: int) -> BlockResult:
         assert self._settings is not None
         n = block.shape[1]
-        n_ch = self.n_channels
+        n_ch = self._n
         kernel = kern.parallel_kernel() if self.parallel else kern._kernel_serial
         q = self._dummy_q if quality is None else quality
         seg_b, seg_w, s_lo, s_hi = self._segments(n, kt0)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, NamedTuple, NotRequired
 
+import orjson
 from pydantic import ConfigDict, Field, TypeAdapter
 from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
 
@@ -159,23 +160,31 @@ class TelemetryWindow:
 
     def to_dict(self) -> dict[str, Any]:
         """One telemetry window of one device (docs/mqtt.md, schema telemetry.json)."""
+        return self._wire(nan_checked=True)
+
+    def to_json(self) -> bytes:
+        """The payload: :meth:`to_dict` as JSON (orjson writes NaN and inf as null itself)."""
+        return orjson.dumps(self._wire(nan_checked=False))
+
+    def _wire(self, *, nan_checked: bool) -> dict[str, Any]:
+        # nan_checked=False may leave NaN in, for an encoder that writes it as null anyway.
         ts = _WIRE_TS.get(self.start) or remember(_WIRE_TS, self.start, rfc3339(self.start), 64)
         out: dict[str, Any] = {
             "device": self.device,
             "ts": ts,
             "window_s": self.window_s,
-            "points": self._wire_points(),
+            "points": self._wire_points(nan_checked),
         }
         if self.replayed:
             out["replayed"] = True
         return out
 
-    def _wire_points(self) -> dict[str, dict[str, Any]]:
+    def _wire_points(self, nan_checked: bool) -> dict[str, dict[str, Any]]:
         columns = self._columns
         if columns is None or self._points is not None:
             return {p.key: p.to_dict() for p in self.points}
         keys, low, high, mean, last, count = columns
-        if not math.isfinite(sum(low) + sum(high) + sum(mean) + sum(last)):
+        if nan_checked and not math.isfinite(sum(low) + sum(high) + sum(mean) + sum(last)):
             return {p.key: p.to_dict() for p in self.points}  # NaN becomes null
         return {
             k: {"min": lo, "max": hi, "mean": mu, "last": x, "count": n}

@@ -108,7 +108,7 @@ def maintenance_quality(points: tuple[Point, ...]) -> Callable[[PollSample], np.
 
     def quality(sample: PollSample) -> np.ndarray:
         q = np.ascontiguousarray(sample.quality.reshape(-1, 1), dtype=np.uint8)
-        if any(sample.quality[i] == 0 and sample.values[i] != 0 for i in flags):
+        if flags and any(sample.quality[i] == 0 and sample.values[i] != 0 for i in flags):
             q[readings & (q[:, 0] == 0), 0] = QUALITY_MAINTENANCE
         return q
 
@@ -138,6 +138,7 @@ class DeviceDetector:
 
     def __init__(self, device: Device) -> None:
         self.device = device
+        self._name = device.name
         self.dt = device.config.poll_interval_s
         self.window_s = device.config.telemetry_window_s
         configs = [channel_config(p, self.window_s) for p in device.points]
@@ -198,7 +199,7 @@ class DeviceDetector:
             i = min(last, max(0, round((float(row["ts"]) - t0) / self.dt)))
             by_sample.setdefault(i, []).append(
                 Transition(
-                    device=self.device.name,
+                    device=self._name,
                     point=self._keys[int(row["channel"])],
                     kind=alarm_kind(int(row["kind"])),
                     active=bool(row["active"]),
@@ -250,20 +251,19 @@ class DeviceDetector:
         # Whole columns (.tolist()) into TelemetryWindow.of_columns, no object per point:
         # on wide sites this ran per poll for every point and was a fifth of the edge's
         # CPU (bench/pipeline.py).
-        report = rows["report"]
-        if not report.all():  # a boolean gather of the records costs more than the check
-            rows = rows[report]
+        # Checks on .tolist() copies: ndarray.all() on a few elements costs more than them.
+        if False in rows["report"].tolist():  # a boolean gather costs more than the check
+            rows = rows[rows["report"]]
         if rows.size == 0:
             return []
-        name, window_s = self.device.name, self.window_s
-        starts = rows["window_start"]
-        if starts[0] == starts[-1] and (starts == starts[0]).all():  # a poll closes one window
-            return [
-                TelemetryWindow.of_columns(name, float(starts[0]), window_s, self._columns(rows))
-            ]
+        name, window_s = self._name, self.window_s
+        starts = rows["window_start"].tolist()
+        if starts.count(starts[0]) == len(starts):  # the usual poll closes one window
+            return [TelemetryWindow.of_columns(name, starts[0], window_s, self._columns(rows))]
+        column = rows["window_start"]
         return [
-            TelemetryWindow.of_columns(name, start, window_s, self._columns(rows[starts == start]))
-            for start in sorted(set(starts.tolist()))
+            TelemetryWindow.of_columns(name, start, window_s, self._columns(rows[column == start]))
+            for start in sorted(set(starts))
         ]
 
     def _columns(self, rows: np.ndarray) -> Columns:

@@ -168,7 +168,11 @@ class MqttPublisher:
         client = self._connection
         if client is None or not self.outbox.is_empty() or unwritten(client._client):
             return False
-        if queue_qos0(client._client, messages) != MQTT_ERR_SUCCESS:
+        try:
+            if queue_qos0(client._client, messages) != MQTT_ERR_SUCCESS:
+                return False
+        except (ValueError, OSError):  # a packet over MQTT's limit, a socket gone bad
+            log.debug("Fresh telemetry refused by the connection; storing it", exc_info=True)
             return False
         self.stats.telemetry_sent += len(messages)
         self.stats.telemetry_direct += len(messages)

@@ -82,7 +82,7 @@ class OutboxForwarder:
     def telemetry(self, window: TelemetryWindow) -> None:
         """Queue one telemetry window of one device (within ``group_s``)."""
         topic = telemetry_topic(self.enterprise, self.site, window.device)
-        payload = orjson.dumps(window.to_dict())
+        payload = window.to_json()
         self._pending.append((Lane.TELEMETRY, topic, payload, self.telemetry_qos))
         if len(self._pending) >= GROUP_MAX or not self._flush_scheduled():
             self.flush()

@@ -187,6 +187,8 @@ def test_a_window_of_columns_is_the_window_of_its_points(gap: bool) -> None:
     points = tuple(PointWindow(*p) for p in zip(*columns, strict=True))
     slow = TelemetryWindow("gas-01", NOW, 5.0, points)
     assert json.dumps(body, allow_nan=False) == json.dumps(slow.to_dict(), allow_nan=False)
+    fresh = TelemetryWindow.of_columns("gas-01", NOW, 5.0, columns)
+    assert json.loads(fresh.to_json()) == json.loads(slow.to_json()) == body  # NaN: null
     assert fast == slow and hash(fast) == hash(slow) and fast.points == points
     assert (body["points"]["o2"]["min"] is None) is gap
     with pytest.raises(AttributeError, match="immutable"):

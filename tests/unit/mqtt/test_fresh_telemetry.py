@@ -95,6 +95,19 @@ def test_unwritten_bytes_or_no_connection_keep_the_group_on_disk(
     assert publisher.stats.telemetry_direct == 0
 
 
+def test_a_connection_that_raises_leaves_the_group_to_the_outbox(
+    parts: tuple[MqttPublisher, OutboxForwarder, _Paho],
+) -> None:
+    publisher, forwarder, paho = parts
+
+    def broken(*_args: Any) -> int:
+        raise OSError("socket gone bad")
+
+    paho._packet_queue = broken  # type: ignore[method-assign]
+    forwarder.telemetry(_window("gas-01", 100.0))
+    assert publisher.outbox.stats().queued_telemetry == 1
+
+
 def test_qos_1_telemetry_never_skips_the_outbox(tmp_path: Path) -> None:
     outbox = Outbox(tmp_path / "outbox.sqlite", quota_bytes=1 << 20)
 

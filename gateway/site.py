@@ -9,7 +9,8 @@ Wiring, in the order a reading travels::
 An alarm event is durable in the journal before it is queued, and queued before it is
 sent; events journaled but not yet queued when the process died are queued again at
 start-up; while the outbox cannot write, events wait in memory and are retried every
-second. Telemetry goes to the outbox only when a broker is configured. The console, the
+second. Telemetry goes to the outbox only when a broker is configured (at QoS 0, fresh
+windows with nothing queued before them go straight to the connection). The console, the
 status topic and the CLI all read one :meth:`EdgeSite.stats` snapshot.
 """
 

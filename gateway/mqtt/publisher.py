@@ -3,7 +3,9 @@
 Reconnection is one supervisor loop around a reusable aiomqtt client (the pattern
 aiomqtt documents), with exponential backoff. Every message is already durable in
 the outbox before we try to send it; it is removed only after the publish call
-returned, which for QoS 1 means after the broker's PUBACK. Each round takes alarms
+returned, which for QoS 1 means after the broker's PUBACK. Fresh QoS 0 telemetry with
+nothing queued before it skips the outbox (:meth:`MqttPublisher.send_fresh`): written to
+the connection is where such a message would have left the outbox. Each round takes alarms
 before any telemetry, so an alarm is never queued behind a telemetry backlog.
 Messages from before the current connection are marked ``replayed`` so stale data
 never looks fresh. The site status topic is retained, carries the counters, and the

@@ -1,13 +1,16 @@
-"""Helpers for MQTT integration tests: what a subscriber received, de-duplicated."""
+"""Helpers for MQTT integration tests: what a subscriber received, de-duplicated; a site run."""
 
 from __future__ import annotations
 
 import json
 import queue
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from tests.harness.cli_process import CliProcess
 from tests.harness.mqtt_probe import MqttProbe
+from tests.harness.waiting import wait_for
 
 
 @dataclass
@@ -59,3 +62,19 @@ class Received:
                 return False
             last[key] = alarm["seq"]
         return True
+
+
+def start_site(
+    procs: list[CliProcess], site: Path, broker_url: str, state: Path, *simulate: str
+) -> tuple[tuple[str, ...], CliProcess]:
+    """Start the site's simulator (``simulate``: its options) and then its edge agent.
+
+    Returns the edge's arguments (to start it again on the same state) and its process.
+    """
+    simulator = CliProcess("simulate", "--site", str(site), *simulate)
+    procs.append(simulator)
+    wait_for(lambda: any("READY" in line for line in simulator.lines), 20, "simulator READY")
+    edge_args = ("edge", "--site", str(site), "--mqtt", broker_url, "--state-dir", str(state))
+    edge = CliProcess(*edge_args)
+    procs.append(edge)
+    return edge_args, edge

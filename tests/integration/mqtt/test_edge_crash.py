@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ from tests.harness import Mosquitto
 from tests.harness.cli_process import CliProcess as Process
 from tests.harness.mqtt_probe import MqttProbe
 from tests.harness.waiting import wait_for
-from tests.integration.mqtt.collect import Received
+from tests.integration.mqtt.collect import Received, start_site
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -29,14 +29,6 @@ def _site(path: Path) -> Path:
     return path
 
 
-@pytest.fixture(name="procs")
-def fixture_procs() -> Iterator[list[Process]]:
-    started: list[Process] = []
-    yield started
-    for proc in started:
-        proc.stop(signal.SIGKILL)
-
-
 def test_sigkill_loses_no_detected_alarm(
     start_server: Callable[..., Any], tmp_path: Path, procs: list[Process]
 ) -> None:
@@ -46,12 +38,7 @@ def test_sigkill_loses_no_detected_alarm(
     probe = MqttProbe(broker.host, broker.port, client_id="sub", clean_session=False)
     probe.connect()
     probe.subscribe("hazard/v1/#", qos=1)
-    simulator = Process("simulate", "--site", str(site), "--scenario", "gas-leak")
-    procs.append(simulator)
-    wait_for(lambda: any("READY" in line for line in simulator.lines), 20, "simulator READY")
-    edge_args = ("edge", "--site", str(site), "--mqtt", broker.url, "--state-dir", str(state))
-    edge = Process(*edge_args)
-    procs.append(edge)
+    edge_args, edge = start_site(procs, site, broker.url, state, "--scenario", "gas-leak")
     received = Received()
 
     def online() -> bool:

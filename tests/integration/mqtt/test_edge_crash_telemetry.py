@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from tests.harness import Mosquitto
 from tests.harness.cli_process import CliProcess as Process
 from tests.harness.mqtt_probe import MqttProbe
 from tests.harness.waiting import wait_for
-from tests.integration.mqtt.collect import Received
+from tests.integration.mqtt.collect import Received, start_site
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -32,7 +32,13 @@ SENT_AFTER_END_S = 0.35
 PROFILE = """vendor: test
 model: noisy-pressure
 points:
-  - {key: p, name: Pressure, kind: pressure_kpa, table: holding, address: 0, type: float32, unit: kPa}
+  - key: p
+    name: Pressure
+    kind: pressure_kpa
+    table: holding
+    address: 0
+    type: float32
+    unit: kPa
 """
 
 
@@ -52,14 +58,6 @@ def _site(folder: Path) -> Path:
     return path
 
 
-@pytest.fixture(name="procs")
-def fixture_procs() -> Iterator[list[Process]]:
-    started: list[Process] = []
-    yield started
-    for proc in started:
-        proc.stop(signal.SIGKILL)
-
-
 def test_sigkill_loses_no_telemetry_window_closed_before_it(
     start_server: Callable[..., Any], tmp_path: Path, procs: list[Process]
 ) -> None:
@@ -68,13 +66,7 @@ def test_sigkill_loses_no_telemetry_window_closed_before_it(
     probe = MqttProbe(broker.host, broker.port, client_id="sub")
     probe.connect()
     probe.subscribe("hazard/v1/+/+/+/telemetry", qos=1)
-    simulator = Process("simulate", "--site", str(site))
-    procs.append(simulator)
-    wait_for(lambda: any("READY" in line for line in simulator.lines), 20, "simulator READY")
-    state = tmp_path / "state"
-    edge_args = ("edge", "--site", str(site), "--mqtt", broker.url, "--state-dir", str(state))
-    edge = Process(*edge_args)
-    procs.append(edge)
+    edge_args, edge = start_site(procs, site, broker.url, tmp_path / "state")
     received = Received()
 
     def flowing() -> bool:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from gateway.commands.common import (
     add_site_argument,
     add_state_dir_argument,
+    fast_loop_factory,
     load_site_arg,
     run_until_stopped,
 )
@@ -123,7 +124,9 @@ def run(args: argparse.Namespace) -> int:
     """Run the agent until Ctrl-C or --duration."""
     site = load_site_arg(args.site)
     load_edge_runtime()
-    run_until_stopped(lambda stop: _edge(args, site, stop), args.duration)
+    run_until_stopped(
+        lambda stop: _edge(args, site, stop), args.duration, loop_factory=fast_loop_factory()
+    )
     return 0
 
 
@@ -143,7 +146,8 @@ async def _edge(args: argparse.Namespace, site: Site, stop: asyncio.Event) -> No
     )
     print(
         f"edge agent: {site.enterprise}/{site.site}, {len(service.agent.pollers)} devices, "
-        f"state in {args.state_dir}, mqtt {redact_url(args.mqtt) if args.mqtt else 'off'}",
+        f"state in {args.state_dir}, mqtt {redact_url(args.mqtt) if args.mqtt else 'off'}, "
+        f"event loop {type(asyncio.get_running_loop()).__module__.split('.')[0]}",
         flush=True,
     )
 

@@ -7,6 +7,7 @@ a refused port or an unknown host name is enough to check that probe names its f
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib.util
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from gateway.cli import COMMANDS, build_parser, main
-from gateway.commands.common import positive_seconds
+from gateway.commands.common import fast_loop_factory, positive_seconds, run_until_stopped
 from gateway.netutil import free_port
 
 REPO = Path(__file__).parents[2]
@@ -275,3 +276,20 @@ def test_history_without_a_journal_says_where_it_looked(
 ) -> None:
     assert main(["history", "--state-dir", str(tmp_path)]) == 2
     assert f"error: no alarm journal at {tmp_path / 'journal.sqlite'}" in capsys.readouterr().out
+
+
+def test_the_edge_loop_is_uvloop_unless_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    uvloop = pytest.importorskip("uvloop")  # a dependency everywhere but Windows
+    seen: list[str] = []
+
+    async def body(stop: asyncio.Event) -> None:
+        seen.append(type(asyncio.get_running_loop()).__module__.split(".")[0])
+        stop.set()
+
+    monkeypatch.delenv("HAZARD_EVENT_LOOP", raising=False)
+    assert fast_loop_factory() is uvloop.new_event_loop
+    run_until_stopped(body, None, loop_factory=fast_loop_factory())
+    monkeypatch.setenv("HAZARD_EVENT_LOOP", " AsyncIO ")
+    assert fast_loop_factory() is None
+    run_until_stopped(body, None, loop_factory=fast_loop_factory())
+    assert seen == ["uvloop", "asyncio"]

@@ -26,6 +26,8 @@ from tests.harness.mqtt_probe import MqttConnectError, MqttProbe
 from tests.harness.pki import TestPKI
 from tests.integration.mqtt.collect import Received
 
+STOP_WITHIN_S = 12.0
+
 pytestmark = pytest.mark.integration
 
 USERS = {"edge-a": "pw-edge-a", "edge-b": "pw-edge-b", "op-a": "pw-op-a", "admin": "pw-admin"}
@@ -177,18 +179,21 @@ async def test_edge_agent_over_mutual_tls(
     )
     service = EdgeSite(site, tmp_path / "state", settings)
     stop = asyncio.Event()
-    async with Simulator(site, "normal"):
-        runner = asyncio.create_task(service.run(stop))
-        received = Received()
-        for _ in range(200):  # until the agent said online over mutual TLS
-            await asyncio.sleep(0.05)
-            received.drain(watcher)
-            if any(s["state"] == "online" for s in received.status):
-                break
-        stop.set()
-        await asyncio.wait_for(runner, timeout=10)
-    service.close()
-    received.drain(watcher)
-    watcher.close()
+    received = Received()
+    try:
+        async with Simulator(site, "normal"):
+            runner = asyncio.create_task(service.run(stop))
+            for _ in range(200):  # until the agent said online over mutual TLS
+                await asyncio.sleep(0.05)
+                received.drain(watcher)
+                if any(s["state"] == "online" for s in received.status):
+                    break
+            stop.set()
+            # The publisher's own bounds: the "offline" status (5 s) and the disconnect (5 s).
+            await asyncio.wait_for(runner, timeout=STOP_WITHIN_S)
+        service.close()
+        received.drain(watcher)
+    finally:
+        watcher.close()  # a failure must not leave its reconnecting thread to later tests
     assert any(s["state"] == "online" for s in received.status)
     assert service.publisher is not None and service.publisher.stats.protocol == "5"

@@ -64,8 +64,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from _pipeline_sites import free_ports  # noqa: E402  (bench/ is on the path)
+
 from gateway.timeutil import parse_ts  # noqa: E402
-from tests.harness import Mosquitto, free_port  # noqa: E402
+from tests.harness import Mosquitto  # noqa: E402
 
 SIM_SCRIPT = ROOT / "bench" / "_latency_sim.py"
 HOST = "127.0.0.1"
@@ -360,7 +362,8 @@ def main(argv: list[str] | None = None) -> int:
     errors: list[str] = []
     try:
         site_path = workdir / "site.yaml"
-        site_path.write_text(site_yaml(names, [free_port() for _ in names], poll))
+        ports = free_ports(len(names))  # distinct: bound all at once, then released
+        site_path.write_text(site_yaml(names, ports, poll))
         broker = Mosquitto(workdir / "mosquitto").start()
         subscriber = Subscriber(broker.host, broker.port)
         subscriber.start()

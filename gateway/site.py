@@ -7,8 +7,10 @@ Wiring, in the order a reading travels::
     MQTT cmd/# ─► CommandProcessor ─► AlarmManager (an ack releases detector latches)
 
 An alarm event is durable in the journal before it is queued, and queued before it is
-sent; events journaled but not yet queued when the process died are queued again at
-start-up; while the outbox cannot write, events wait in memory and are retried every
+sent; the events of one event-loop turn (the devices of one poll tick answer together) are
+queued together, in one outbox transaction, before the turn's telemetry and before the
+sender can run; events journaled but not yet queued when the process died are queued again
+at start-up; while the outbox cannot write, events wait in memory and are retried every
 second. Telemetry goes to the outbox only when a broker is configured (at QoS 0, fresh
 windows with nothing queued before them go straight to the connection). The console, the
 status topic and the CLI all read one :meth:`EdgeSite.stats` snapshot.
@@ -67,6 +69,8 @@ class EdgeSite:
             state_dir / "outbox.sqlite", quota_bytes=outbox_quota_bytes or _quota(site)
         )
         self._unqueued: deque[AlarmEvent] = deque()
+        self._queue_scheduled = False
+        self._queue_failing = False
         self.manager = AlarmManager(
             site,
             self.journal,
@@ -88,6 +92,7 @@ class EdgeSite:
             telemetry_qos=mqtt.telemetry_qos if mqtt else 0,
             on_put=self.publisher.notify if self.publisher else (lambda: None),
             send_fresh=self.publisher.send_fresh if self.publisher else None,
+            alarms_first=self._queue_alarms,
         )
         self._requeue_journaled()
 
@@ -113,9 +118,9 @@ class EdgeSite:
         await asyncio.gather(*tasks)
 
     def close(self) -> None:
-        """Store the telemetry still waiting for its group commit; close the SQLite files."""
+        """Queue the waiting alarms and telemetry; close the SQLite files."""
         try:
-            self.forwarder.flush()
+            self.forwarder.flush()  # alarms first (``alarms_first``), then telemetry
         except (OutboxError, sqlite3.Error):
             log.exception("Cannot store the last telemetry windows at stop")
         self.outbox.close()
@@ -158,30 +163,59 @@ class EdgeSite:
             except Exception:  # a broken sink (a closed stdout) must not hold the alarm back
                 log.exception("Sink %s failed on alarm %s", type(sink).__name__, event.event_id)
         self._unqueued.append(event)
-        self._queue_alarms()
+        self._queue_this_turn()
+
+    def _queue_this_turn(self) -> None:
+        # One outbox transaction (one fsync) for every event of this loop turn: in an alarm
+        # storm the devices of a tick alarm together, and an fsync per event made the last
+        # one wait for all the others (bench/latency.py). Nothing is sent sooner anyway: the
+        # sender is a task and runs after this turn. Without a loop: at once.
+        if self._queue_scheduled:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._queue_alarms()
+            return
+        self._queue_scheduled = True
+        loop.call_soon(self._queue_alarms)
 
     def _queue_alarms(self) -> None:
-        """Move events into the outbox, oldest first; keep them in memory while it fails."""
-        while self._unqueued:
-            event = self._unqueued[0]
-            try:
-                if self.publisher is not None:
-                    self.forwarder.alarm(event)
-            except (OutboxError, sqlite3.Error):
-                log.critical(
-                    "Cannot queue alarm %s (%d waiting in memory); retrying every second",
-                    event.event_id,
-                    len(self._unqueued),
-                    exc_info=True,
-                )
-                return
-            # Queued: never put it again. If the journal cannot note that, the event is
-            # re-queued once at the next start (same event_id), not once per retry.
+        """Move the waiting events into the outbox, oldest first, in one transaction.
+
+        While the outbox cannot take them they stay in memory (housekeeping retries every
+        second). Also called before any telemetry is stored or sent (``alarms_first``).
+        """
+        self._queue_scheduled = False
+        events = list(self._unqueued)
+        if not events:
+            return
+        try:
+            if self.publisher is not None:
+                self.forwarder.alarms(events)
+        except (OutboxError, sqlite3.Error):
+            # Retried at every telemetry group too: say it loudly once, not 20 times a second.
+            level = logging.DEBUG if self._queue_failing else logging.CRITICAL
+            self._queue_failing = True
+            log.log(
+                level,
+                "Cannot queue alarm %s (%d waiting in memory); retrying every second",
+                events[0].event_id,
+                len(events),
+                exc_info=True,
+            )
+            return
+        if self._queue_failing:
+            self._queue_failing = False
+            log.warning("Queued the %d alarm events that waited in memory", len(events))
+        # Queued: never put them again. If the journal cannot note that, the events are
+        # re-queued once at the next start (same event_id), not once per retry.
+        for _ in events:
             self._unqueued.popleft()
-            try:
-                self.journal.mark_outboxed(event.event_id)
-            except JournalError:
-                log.critical("Cannot mark alarm %s as queued", event.event_id, exc_info=True)
+        try:
+            self.journal.mark_outboxed_many([e.event_id for e in events])
+        except JournalError:
+            log.critical("Cannot mark %d alarm events as queued", len(events), exc_info=True)
 
     def _requeue_journaled(self) -> None:
         pending = self.journal.pending_outbox()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -205,10 +206,20 @@ class AlarmJournal:
 
     def mark_outboxed(self, event_id: str) -> None:
         """The event is safely in the outbox (JournalError when SQLite cannot write)."""
+        self.mark_outboxed_many([event_id])
+
+    def mark_outboxed_many(self, event_ids: Sequence[str]) -> None:
+        """The events are safely in the outbox: one transaction (JournalError on failure)."""
+        if not event_ids:
+            return
         try:
-            self._db.execute("UPDATE events SET outboxed = 1 WHERE event_id = ?", (event_id,))
+            with self._transaction():
+                self._db.executemany(
+                    "UPDATE events SET outboxed = 1 WHERE event_id = ?", [(i,) for i in event_ids]
+                )
         except sqlite3.Error as exc:
-            msg = f"cannot mark event {event_id} as queued in {self.path}: {exc}"
+            more = f" and {len(event_ids) - 1} more" if len(event_ids) > 1 else ""
+            msg = f"cannot mark event {event_ids[0]}{more} as queued in {self.path}: {exc}"
             raise JournalError(msg) from exc
 
     def pending_outbox(self) -> list[tuple[str, str, str]]:

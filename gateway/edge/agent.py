@@ -67,7 +67,12 @@ class EdgeAgent:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll until ``stop`` is set; then close every link."""
-        phases = tick_phases([p.device.config.link_key for p in self.pollers.values()])
+        phases = tick_phases(
+            [
+                (p.device.config.link_key, p.device.config.poll_interval_s)
+                for p in self.pollers.values()
+            ]
+        )
         tasks = [
             asyncio.create_task(poller.run(stop, phase), name=f"poll {name}")
             for (name, poller), phase in zip(self.pollers.items(), phases, strict=True)

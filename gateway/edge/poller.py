@@ -7,8 +7,9 @@ Design choices, each from a peer's bug report:
   the same instants, so one loop wake-up, one outbox transaction and one MQTT batch serve
   them all and their windows close together (bench/pipeline.py: 1.6-1.9x the points per
   CPU-second of one phase per device); the agent gives each phase at most
-  ``TICK_GROUP`` devices, so a tick's burst cannot hold an alarm back for long, and never
-  two devices of one link (a bus reads them one after the other anyway);
+  ``tick_group(interval)`` devices of one poll interval, so a tick's burst cannot hold an
+  alarm back for long, and never two devices of one link (a bus reads them one after the
+  other anyway);
 - a failed read makes the device's points bad-quality instead of raising, and the
   loop goes on (ThingsBoard gateway #2132: the task died on one exception);
 - reconnect uses exponential backoff with jitter; while waiting, every slot still
@@ -35,7 +36,14 @@ from gateway.edge.planner import ReadRequest, plan_reads
 from gateway.edge.samples import DeviceStats, PollSample, Quality
 from gateway.errors import DeviceConnectError, DeviceError, DeviceExceptionResponse
 
-__all__ = ["Backoff", "DevicePoller", "SampleSink", "tick_phases", "until_next_slot"]
+__all__ = [
+    "Backoff",
+    "DevicePoller",
+    "SampleSink",
+    "tick_group",
+    "tick_phases",
+    "until_next_slot",
+]
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +53,18 @@ ILLEGAL_DATA_ADDRESS = 2
 # timestamp never lands on the wrong side of a window boundary, even with the wall clock
 # slewed a little by NTP against the loop's monotonic clock.
 SLOT_MARGIN = 0.1
-# Devices per phase. An alarm waits for the rest of its tick's burst: in an alarm storm on
-# 20 devices (bench/latency.py) the gateway's processing p99 was 71 ms with one phase per
-# device, 98 ms with 10 a phase and 136 ms (max 213 ms) with all 20 at once. 50 a phase
-# gave 10-20 % more points per CPU-second than 10 on 50-200 device sites; the alarm wins.
+# Devices per phase. A tick's devices answer together and are handled in one burst, with
+# warm caches: on this VM a poll of a 1 s device cost ~500 us CPU with 10 a phase and ~400
+# with 50 (bench/pipeline.py d200x20-1s: 40,403 -> 47,227 points per CPU-second). But an
+# alarm waits for the rest of its burst, and a fast poller's burst must end well within its
+# period: at 10 ms, 21 devices in one phase overran 1,000 times a second (310 with 10 a
+# phase). So: ``TICK_GROUP_SLOW`` a phase for devices polled every ``SLOW_POLL_S`` or
+# slower (alarm storm on 50 devices, bench/latency.py: processing p99 214 ms, total p99
+# 1085 of 1200 ms, with the alarms of a turn queued together, gateway/site.py), and
+# ``TICK_GROUP`` for faster ones.
 TICK_GROUP = 10
+TICK_GROUP_SLOW = 50
+SLOW_POLL_S = 0.5
 
 
 def until_next_slot(now: float, interval: float, phase: float = 0.0) -> float:
@@ -61,17 +76,37 @@ def until_next_slot(now: float, interval: float, phase: float = 0.0) -> float:
     return (offset * interval - now) % interval
 
 
-def tick_phases(links: Sequence[str]) -> list[float]:
-    """The phase of each device, given its link key: groups of at most ``TICK_GROUP``.
+def tick_group(interval: float) -> int:
+    """How many devices polled every ``interval`` seconds share one phase, at most."""
+    return TICK_GROUP_SLOW if interval >= SLOW_POLL_S else TICK_GROUP
 
-    Devices on one link (a serial bus, or units behind one TCP gateway) get different
-    phases: their reads queue on the link's lock anyway, so one tick would only make the
-    last of them wait, with its timestamp taken before the wait.
+
+def tick_phases(devices: Sequence[tuple[str, float]]) -> list[float]:
+    """The phase of each device, given (link key, poll interval).
+
+    The devices of one interval are grouped, at most ``tick_group(interval)`` a phase
+    (devices of other intervals tick at other instants anyway). Devices on one link (a
+    serial bus, or units behind one TCP gateway) get different phases: their reads queue
+    on the link's lock anyway, so one tick would only make the last of them wait, with its
+    timestamp taken before the wait.
     """
+    by_interval: dict[float, list[int]] = {}
+    for i, (_, interval) in enumerate(devices):
+        by_interval.setdefault(interval, []).append(i)
+    phases = [0.0] * len(devices)
+    for interval, members in by_interval.items():
+        grouped = _grouped([devices[i][0] for i in members], tick_group(interval))
+        for i, phase in zip(members, grouped, strict=True):
+            phases[i] = phase
+    return phases
+
+
+def _grouped(links: Sequence[str], size: int) -> list[float]:
+    """Phases for devices on ``links``: groups of at most ``size``, no link twice in one."""
     groups: list[list[str]] = []
     placed: list[int] = []
     for link in links:
-        fits = (g for g, members in enumerate(groups) if len(members) < TICK_GROUP)
+        fits = (g for g, members in enumerate(groups) if len(members) < size)
         free = next((g for g in fits if link not in groups[g]), len(groups))
         if free == len(groups):
             groups.append([])

@@ -3,12 +3,17 @@
 The composition root hands contract objects here; this is the one place that turns them
 into MQTT topics and payloads (through gateway.contracts), so nothing upstream encodes.
 
-Alarms are stored (fsynced) before :meth:`OutboxForwarder.alarm` returns. Telemetry windows
+Alarms are stored (fsynced) before :meth:`OutboxForwarder.alarms` returns, the events given
+together in one transaction (the composition root hands over all the events of one event-loop
+turn: an alarm storm on a poll tick costs one fsync, not one per event). Telemetry windows
 of one short interval (``group_s``, 50 ms) share one outbox transaction (group commit): on a
 wide site every device closes a window each second, evenly spread, and one transaction
 per window was most of the edge's CPU (bench/pipeline.py). A window waits at most
 ``group_s`` before it is queued, which is like the window closing that much later; alarms
-never wait for it (they have their own lane and are sent first).
+never wait for it (they have their own lane and are sent first). Windows are encoded when
+their group is stored, not when they arrive: the devices of one poll tick answer together,
+and an alarm of the tick's last device then waits for the others' detection only, not for
+their JSON (bench/latency.py).
 
 At QoS 0, a group whose turn it is anyway (connected, nothing queued before it) is handed
 straight to the connection (``send_fresh``) instead of being stored and deleted a moment
@@ -20,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import orjson
 
@@ -28,7 +33,7 @@ from gateway.contracts.alarm import AlarmEvent
 from gateway.contracts.telemetry import TelemetryWindow
 from gateway.contracts.topics import alarm_topic, telemetry_topic
 from gateway.outbox.model import Lane, OutboxError
-from gateway.outbox.store import Outbox, PutItem
+from gateway.outbox.store import Outbox
 
 __all__ = ["TELEMETRY_GROUP_S", "OutboxForwarder"]
 
@@ -44,6 +49,8 @@ class OutboxForwarder:
 
     Without a running event loop (or with ``group_s`` 0) telemetry is stored at once.
     ``send_fresh(messages)`` (QoS 0 only) may take a group instead; False: store it.
+    ``alarms_first()`` runs before a telemetry group is stored or sent: the composition
+    root queues its waiting alarm events there, so no telemetry overtakes them.
     """
 
     def __init__(
@@ -56,6 +63,7 @@ class OutboxForwarder:
         on_put: Callable[[], None] = lambda: None,
         group_s: float = TELEMETRY_GROUP_S,
         send_fresh: Callable[[list[tuple[str, bytes]]], bool] | None = None,
+        alarms_first: Callable[[], None] = lambda: None,
     ) -> None:
         self.outbox = outbox
         self.enterprise = enterprise
@@ -64,14 +72,28 @@ class OutboxForwarder:
         self.group_s = group_s
         self._on_put = on_put
         self._send_fresh = send_fresh if telemetry_qos == 0 else None
-        self._pending: list[PutItem] = []
+        self._alarms_first = alarms_first
+        self._pending: list[TelemetryWindow] = []
         self._flush_timer: asyncio.TimerHandle | None = None
 
     def alarm(self, event: AlarmEvent) -> None:
         """Queue one alarm event (QoS 1); OutboxError/sqlite3.Error when the disk fails."""
-        topic = alarm_topic(self.enterprise, self.site, event.device, event.point)
-        self.outbox.put(Lane.ALARM, topic, orjson.dumps(event.to_dict()), ALARM_QOS)
-        self._on_put()
+        self.alarms([event])
+
+    def alarms(self, events: Sequence[AlarmEvent]) -> None:
+        """Queue alarm events (QoS 1), in order, in one transaction (all or none stored)."""
+        items = [
+            (
+                Lane.ALARM,
+                alarm_topic(self.enterprise, self.site, e.device, e.point),
+                orjson.dumps(e.to_dict()),
+                ALARM_QOS,
+            )
+            for e in events
+        ]
+        if items:
+            self.outbox.put_many(items)
+            self._on_put()
 
     def alarm_payload(self, device: str, point: str, payload: bytes) -> None:
         """Queue an alarm payload stored earlier (the journal's copy, re-queued at start)."""
@@ -81,24 +103,28 @@ class OutboxForwarder:
 
     def telemetry(self, window: TelemetryWindow) -> None:
         """Queue one telemetry window of one device (within ``group_s``)."""
-        topic = telemetry_topic(self.enterprise, self.site, window.device)
-        payload = window.to_json()
-        self._pending.append((Lane.TELEMETRY, topic, payload, self.telemetry_qos))
+        self._pending.append(window)
         if len(self._pending) >= GROUP_MAX or not self._flush_scheduled():
             self.flush()
 
     def flush(self) -> None:
         """Store the windows waiting for their group commit now (at stop, or when full)."""
+        self._alarms_first()
         if self._flush_timer is not None:
             self._flush_timer.cancel()
             self._flush_timer = None
-        items, self._pending = self._pending, []
-        if not items:
+        windows, self._pending = self._pending, []
+        if not windows:
             return
-        if self._send_fresh is not None and self._send_fresh([(i[1], i[2]) for i in items]):
+        messages = [self._encode(w) for w in windows]
+        if self._send_fresh is not None and self._send_fresh(messages):
             return
-        self.outbox.put_many(items)
+        qos = self.telemetry_qos
+        self.outbox.put_many([(Lane.TELEMETRY, topic, payload, qos) for topic, payload in messages])
         self._on_put()
+
+    def _encode(self, window: TelemetryWindow) -> tuple[str, bytes]:
+        return telemetry_topic(self.enterprise, self.site, window.device), window.to_json()
 
     def _flush_scheduled(self) -> bool:
         """True when a flush is (now) due within ``group_s``; False: flush at once."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -41,15 +42,16 @@ async def test_outbox_failure_keeps_the_alarm_in_memory_and_retries(
 ) -> None:
     shown = Shown()
     service = _service(tmp_path, shown)
-    real_put = service.outbox.put
-    monkeypatch.setattr(service.outbox, "put", _raise)
+    real_put = service.outbox.put_many
+    monkeypatch.setattr(service.outbox, "put_many", _raise)
     service.manager.on_transitions(
         [Transition("gas-01", "gas", AlarmKind.HH, True, 45.0, 40.0, NOW)]
     )
     assert [e.kind for e in shown.events] == [AlarmKind.HH]  # the operator saw it at once
+    await asyncio.sleep(0)  # the turn's events are queued together, after the turn
     assert service.outbox.peek(10) == [] and len(service._unqueued) == 1
     assert service.journal.pending_outbox()  # journaled, not yet queued
-    monkeypatch.setattr(service.outbox, "put", real_put)
+    monkeypatch.setattr(service.outbox, "put_many", real_put)
     service._queue_alarms()  # what housekeeping does every second
     queued = service.outbox.peek(10)
     assert [m.lane for m in queued] == [Lane.ALARM] and not service._unqueued
@@ -70,6 +72,7 @@ async def test_journal_failure_still_publishes(
     service.manager.on_transitions(
         [Transition("gas-01", "gas", AlarmKind.H, True, 25.0, 20.0, NOW)]
     )
+    await asyncio.sleep(0)
     assert len(shown.events) == 1 and len(service.outbox.peek(10)) == 1
     assert service.manager.journal_failures == 1
     service.close()
@@ -92,6 +95,7 @@ async def test_a_failing_sink_never_keeps_an_alarm_from_the_outbox(tmp_path: Pat
         ]
     )
     assert len(shown.events) == 2  # the other sinks still see both
+    await asyncio.sleep(0)
     assert [m.lane for m in service.outbox.peek(10)] == [Lane.ALARM, Lane.ALARM]
     assert not service.journal.pending_outbox()
     service.close()

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.edge.poller import SLOT_MARGIN, TICK_GROUP, tick_phases, until_next_slot
+from gateway.edge.poller import (
+    SLOT_MARGIN,
+    SLOW_POLL_S,
+    TICK_GROUP,
+    TICK_GROUP_SLOW,
+    tick_group,
+    tick_phases,
+    until_next_slot,
+)
+
+
+def _tcp(n: int, interval: float) -> list[tuple[str, float]]:
+    return [(f"tcp:{i}", interval) for i in range(n)]
 
 
 @pytest.mark.parametrize("interval", [0.01, 0.1, 1.0, 5.0])
@@ -18,28 +30,40 @@ def test_devices_started_apart_land_on_the_same_slots(interval: float) -> None:
 
 def test_slots_keep_their_margin_from_window_boundaries() -> None:
     interval = 1.0
-    for phase in tick_phases([f"tcp:{i}" for i in range(10 * TICK_GROUP)]):
+    for phase in tick_phases(_tcp(10 * TICK_GROUP_SLOW, interval)):
         slot = 1_800_000_000.5 + until_next_slot(1_800_000_000.5, interval, phase)
         within = slot % interval
         assert SLOT_MARGIN - 1e-6 <= within <= 1.0 - SLOT_MARGIN + 1e-6
 
 
-def test_phases_group_devices_and_spread_the_groups() -> None:
+@pytest.mark.parametrize("interval", [0.01, 0.1, 1.0, 5.0])
+def test_phases_group_devices_and_spread_the_groups(interval: float) -> None:
+    size = tick_group(interval)
     assert tick_phases([]) == []
-    own_links = [f"tcp:{i}" for i in range(TICK_GROUP)]
-    assert set(tick_phases(own_links)) == {0.0}  # one tick for a site up to the group size
-    phases = tick_phases([f"tcp:{i}" for i in range(3 * TICK_GROUP + 1)])
+    assert set(tick_phases(_tcp(size, interval))) == {0.0}  # one tick up to the group size
+    phases = tick_phases(_tcp(3 * size + 1, interval))
     assert sorted(set(phases)) == [0.0, 0.25, 0.5, 0.75]
-    assert max(phases.count(p) for p in set(phases)) == TICK_GROUP
+    assert max(phases.count(p) for p in set(phases)) == size
 
 
-def test_devices_sharing_a_link_never_share_a_phase() -> None:
+def test_slow_pollers_share_bigger_ticks_than_fast_ones() -> None:
+    assert tick_group(SLOW_POLL_S) == tick_group(5.0) == TICK_GROUP_SLOW > TICK_GROUP
+    assert tick_group(0.01) == tick_group(SLOW_POLL_S / 2) == TICK_GROUP
+    # each interval is grouped on its own: 21 devices at 10 ms over 3 phases, 50 at 1 s in one
+    fast, slow = _tcp(21, 0.01), [(f"tcp:s{i}", 1.0) for i in range(50)]
+    phases = tick_phases([*slow[:25], *fast, *slow[25:]])
+    assert sorted(set(phases[25:46])) == [0.0, 1 / 3, 2 / 3]
+    assert set(phases[:25] + phases[46:]) == {0.0}
+
+
+@pytest.mark.parametrize("interval", [0.1, 1.0])
+def test_devices_sharing_a_link_never_share_a_phase(interval: float) -> None:
     # a 4-device RS-485 bus and 12 TCP devices: the bus spreads over 4 phases, the TCP
-    # devices fill the groups up to TICK_GROUP
-    links = ["rtu:/dev/ttyUSB0"] * 4 + [f"tcp:{i}" for i in range(12)]
+    # devices fill the groups up to the group size
+    links = [("rtu:/dev/ttyUSB0", interval)] * 4 + _tcp(12, interval)
     phases = tick_phases(links)
     bus = phases[:4]
     assert len(set(bus)) == 4
-    assert all(phases.count(p) <= TICK_GROUP for p in phases)
-    long_bus = tick_phases(["rtu:/dev/ttyS1"] * 30)
+    assert all(phases.count(p) <= tick_group(interval) for p in phases)
+    long_bus = tick_phases([("rtu:/dev/ttyS1", interval)] * 30)
     assert sorted(long_bus) == [i / 30 for i in range(30)]  # one phase each, evenly apart

@@ -54,16 +54,16 @@ ILLEGAL_DATA_ADDRESS = 2
 # slewed a little by NTP against the loop's monotonic clock.
 SLOT_MARGIN = 0.1
 # Devices per phase. A tick's devices answer together and are handled in one burst, with
-# warm caches: on this VM a poll of a 1 s device cost ~500 us CPU with 10 a phase and ~400
-# with 50 (bench/pipeline.py d200x20-1s: 40,403 -> 47,227 points per CPU-second). But an
-# alarm waits for the rest of its burst, and a fast poller's burst must end well within its
-# period: at 10 ms, 21 devices in one phase overran 1,000 times a second (310 with 10 a
-# phase). So: ``TICK_GROUP_SLOW`` a phase for devices polled every ``SLOW_POLL_S`` or
-# slower (alarm storm on 50 devices, bench/latency.py: processing p99 214 ms, total p99
-# 1085 of 1200 ms, with the alarms of a turn queued together, gateway/site.py), and
-# ``TICK_GROUP`` for faster ones.
+# warm caches: on this VM a poll of a 1 s device cost ~500 us of CPU with 10 a phase, ~425
+# with 25 and ~380 with 50 (bench/README.md, "Fourth pass"). But an alarm waits for the
+# rest of its burst: in an alarm storm on 50 devices polled every 1 s (bench/latency.py,
+# the alarms of one loop turn queued together, gateway/site.py) processing p99 was 106 ms
+# with 25 a phase and 221 ms with 50, over the 200 ms budget. And a fast poller's burst
+# must end well within its period: at 10 ms, 21 devices in one phase overran 1,000 times a
+# second (200-310 with 10 a phase). So: ``TICK_GROUP_SLOW`` a phase for devices polled
+# every ``SLOW_POLL_S`` or slower, ``TICK_GROUP`` for faster ones.
 TICK_GROUP = 10
-TICK_GROUP_SLOW = 50
+TICK_GROUP_SLOW = 25
 SLOW_POLL_S = 0.5
 
 

@@ -49,11 +49,13 @@ def test_phases_group_devices_and_spread_the_groups(interval: float) -> None:
 def test_slow_pollers_share_bigger_ticks_than_fast_ones() -> None:
     assert tick_group(SLOW_POLL_S) == tick_group(5.0) == TICK_GROUP_SLOW > TICK_GROUP
     assert tick_group(0.01) == tick_group(SLOW_POLL_S / 2) == TICK_GROUP
-    # each interval is grouped on its own: 21 devices at 10 ms over 3 phases, 50 at 1 s in one
-    fast, slow = _tcp(21, 0.01), [(f"tcp:s{i}", 1.0) for i in range(50)]
-    phases = tick_phases([*slow[:25], *fast, *slow[25:]])
-    assert sorted(set(phases[25:46])) == [0.0, 1 / 3, 2 / 3]
-    assert set(phases[:25] + phases[46:]) == {0.0}
+    # each interval is grouped on its own: 21 devices at 10 ms over 3 phases, the 1 s ones
+    # in full groups of their own size whatever sits between them in the site file
+    n = TICK_GROUP_SLOW
+    fast, slow = _tcp(21, 0.01), [(f"tcp:s{i}", 1.0) for i in range(n)]
+    phases = tick_phases([*slow[: n // 2], *fast, *slow[n // 2 :]])
+    assert sorted(set(phases[n // 2 : n // 2 + 21])) == [0.0, 1 / 3, 2 / 3]
+    assert set(phases[: n // 2] + phases[n // 2 + 21 :]) == {0.0}
 
 
 @pytest.mark.parametrize("interval", [0.1, 1.0])

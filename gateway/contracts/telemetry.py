@@ -181,7 +181,7 @@ class TelemetryWindow:
 
     def _wire_points(self, nan_checked: bool) -> dict[str, dict[str, Any]]:
         columns = self._columns
-        if columns is None or self._points is not None:
+        if columns is None:  # built from points (a parsed payload)
             return {p.key: p.to_dict() for p in self.points}
         keys, low, high, mean, last, count = columns
         if nan_checked and not math.isfinite(sum(low) + sum(high) + sum(mean) + sum(last)):

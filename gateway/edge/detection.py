@@ -250,17 +250,17 @@ class DeviceDetector:
     def _windows(self, rows: np.ndarray) -> list[TelemetryWindow]:
         # Whole columns (.tolist()) into TelemetryWindow.of_columns, no object per point:
         # on wide sites this ran per poll for every point and was a fifth of the edge's
-        # CPU (bench/pipeline.py).
-        # Checks on .tolist() copies: ndarray.all() on a few elements costs more than them.
-        if False in rows["report"].tolist():  # a boolean gather costs more than the check
+        # CPU (bench/pipeline.py). The checks run on .tolist() copies: on a few elements,
+        # ndarray.all() or a boolean gather costs more than the copy.
+        if False in rows["report"].tolist():
             rows = rows[rows["report"]]
         if rows.size == 0:
             return []
         name, window_s = self._name, self.window_s
-        starts = rows["window_start"].tolist()
+        column = rows["window_start"]
+        starts = column.tolist()
         if starts.count(starts[0]) == len(starts):  # the usual poll closes one window
             return [TelemetryWindow.of_columns(name, starts[0], window_s, self._columns(rows))]
-        column = rows["window_start"]
         return [
             TelemetryWindow.of_columns(name, start, window_s, self._columns(rows[column == start]))
             for start in sorted(set(starts))

@@ -278,10 +278,11 @@ class MqttPublisher:
             self._connection = client
             try:
                 await self._send_loop(client, stop, readers)
+                # No fresh telemetry may slip in while the offline status goes out...
                 self._connection = None
                 await self._publish_status(client, "offline")
             finally:
-                self._connection = None
+                self._connection = None  # ...nor after the send loop failed
                 await readers.stop()
 
     async def _send_loop(

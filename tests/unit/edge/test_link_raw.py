@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pymodbus.exceptions import ModbusIOException
-from pymodbus.pdu import DecodePDU
+from pymodbus.pdu import DecodePDU, ModbusPDU
 from pymodbus.pdu.register_message import (
+    ReadHoldingRegistersRequest,
     ReadHoldingRegistersResponse,
     ReadInputRegistersResponse,
 )
@@ -80,24 +81,43 @@ class _Response:
 
 
 class _Client:
+    """pymodbus' client as the link uses it: ``execute(no_response_expected, request)``."""
+
     connected = True
 
     def __init__(self, response: _Response) -> None:
         self.response = response
+        self.requests: list[ModbusPDU] = []
 
-    async def _answer(self, address: int, *, count: int, device_id: int) -> _Response:
+    async def execute(self, no_response_expected: bool, request: ModbusPDU) -> _Response:
+        assert no_response_expected is False
+        self.requests.append(request)
         return self.response
-
-    read_holding_registers = read_input_registers = _answer
-    read_coils = read_discrete_inputs = _answer
 
 
 async def test_read_raw_packs_a_foreign_response_and_bits() -> None:
-    link = ModbusLink("tcp:test", _Client(_Response(registers=[0x1234, 0xBEEF])))
+    client = _Client(_Response(registers=[0x1234, 0xBEEF]))
+    link = ModbusLink("tcp:test", client)
     assert await link.read_raw(Table.HOLDING, 0, 2, 1) == b"\x12\x34\xbe\xef"
     assert await link.read(Table.INPUT, 0, 2, 1) == [0x1234, 0xBEEF]
     assert await link.read_raw(Table.COIL, 0, 2, 1) == b"\x01\x00"
     assert await link.read(Table.DISCRETE, 0, 3, 1) == [1, 0, 1]
+    assert [r.function_code for r in client.requests] == [3, 4, 1, 2]
+
+
+async def test_each_block_builds_its_request_once() -> None:
+    client = _Client(_Response(registers=[0] * 10))
+    link = ModbusLink("tcp:test", client)
+    for _ in range(3):
+        await link.read_raw(Table.HOLDING, 100, 10, 7)
+        await link.read_raw(Table.HOLDING, 200, 10, 7)
+    first, second = client.requests[0], client.requests[1]
+    assert client.requests == [first, second] * 3  # the same two objects, every poll
+    assert isinstance(first, ReadHoldingRegistersRequest)
+    assert (first.address, first.count, first.dev_id) == (100, 10, 7)
+    assert (second.address, second.count, second.dev_id) == (200, 10, 7)
+    await link.read_raw(Table.HOLDING, 100, 10, 8)  # another unit: another request
+    assert client.requests[-1].dev_id == 8 and client.requests[-1] is not first
 
 
 async def test_read_raw_maps_an_exception_response() -> None:

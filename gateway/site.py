@@ -219,11 +219,13 @@ class EdgeSite:
 
     def _requeue_journaled(self) -> None:
         pending = self.journal.pending_outbox()
-        for event_id, where, payload in pending:
+        requeued: list[tuple[str, str, bytes]] = []
+        for _, where, payload in pending:
             device, point = where.split("/", 1)
-            if self.publisher is not None:
-                self.forwarder.alarm_payload(device, point, payload.encode())
-            self.journal.mark_outboxed(event_id)
+            requeued.append((device, point, payload.encode()))
+        if self.publisher is not None:
+            self.forwarder.alarm_payloads(requeued)  # one transaction, like a turn's alarms
+        self.journal.mark_outboxed_many([event_id for event_id, _, _ in pending])
         if pending:
             log.warning("Re-queued %d alarm events journaled before a crash", len(pending))
 

@@ -204,10 +204,6 @@ class AlarmJournal:
                     "INSERT OR REPLACE INTO deadlines VALUES (?,?,?)", (event.event_id, *due)
                 )
 
-    def mark_outboxed(self, event_id: str) -> None:
-        """The event is safely in the outbox (JournalError when SQLite cannot write)."""
-        self.mark_outboxed_many([event_id])
-
     def mark_outboxed_many(self, event_ids: Sequence[str]) -> None:
         """The events are safely in the outbox: one transaction (JournalError on failure)."""
         if not event_ids:

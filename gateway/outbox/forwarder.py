@@ -76,30 +76,25 @@ class OutboxForwarder:
         self._pending: list[TelemetryWindow] = []
         self._flush_timer: asyncio.TimerHandle | None = None
 
-    def alarm(self, event: AlarmEvent) -> None:
-        """Queue one alarm event (QoS 1); OutboxError/sqlite3.Error when the disk fails."""
-        self.alarms([event])
-
     def alarms(self, events: Sequence[AlarmEvent]) -> None:
-        """Queue alarm events (QoS 1), in order, in one transaction (all or none stored)."""
+        """Queue alarm events (QoS 1), in order, in one transaction (all or none stored).
+
+        OutboxError/sqlite3.Error when the disk fails.
+        """
+        self.alarm_payloads([(e.device, e.point, orjson.dumps(e.to_dict())) for e in events])
+
+    def alarm_payloads(self, alarms: Sequence[tuple[str, str, bytes]]) -> None:
+        """Queue ready (device, point, payload) alarms like :meth:`alarms`.
+
+        The payloads are the journal's copies of events not yet queued at a crash.
+        """
         items = [
-            (
-                Lane.ALARM,
-                alarm_topic(self.enterprise, self.site, e.device, e.point),
-                orjson.dumps(e.to_dict()),
-                ALARM_QOS,
-            )
-            for e in events
+            (Lane.ALARM, alarm_topic(self.enterprise, self.site, device, point), payload, ALARM_QOS)
+            for device, point, payload in alarms
         ]
         if items:
             self.outbox.put_many(items)
             self._on_put()
-
-    def alarm_payload(self, device: str, point: str, payload: bytes) -> None:
-        """Queue an alarm payload stored earlier (the journal's copy, re-queued at start)."""
-        topic = alarm_topic(self.enterprise, self.site, device, point)
-        self.outbox.put(Lane.ALARM, topic, payload, ALARM_QOS)
-        self._on_put()
 
     def telemetry(self, window: TelemetryWindow) -> None:
         """Queue one telemetry window of one device (within ``group_s``)."""

@@ -93,3 +93,20 @@ async def test_alarms_still_waiting_at_close_are_queued(tmp_path: Path) -> None:
     reopened = _service(tmp_path)
     assert [m.lane for m in reopened.outbox.peek(10)] == [Lane.ALARM]
     reopened.close()
+
+
+async def test_events_journaled_but_not_queued_at_a_crash_are_queued_at_start(
+    tmp_path: Path,
+) -> None:
+    service = _service(tmp_path)
+    service.manager.on_transitions(_hh("gas-01"))
+    service.manager.on_transitions(_hh("gas-02"))
+    assert len(service.journal.pending_outbox()) == 2  # journaled; the turn is not over
+    service.outbox.close()  # killed here: nothing queued, nothing flushed
+    service.journal.close()
+    restarted = _service(tmp_path)
+    queued = restarted.outbox.peek(10)
+    assert [m.topic.split("/")[-2] for m in queued] == ["gas-01", "gas-02"]  # in order
+    assert [m.lane for m in queued] == [Lane.ALARM, Lane.ALARM]
+    assert restarted.journal.pending_outbox() == []
+    restarted.close()

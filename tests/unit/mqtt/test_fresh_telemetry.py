@@ -69,7 +69,7 @@ def test_anything_queued_sends_the_group_through_the_outbox_behind_it(
     parts: tuple[MqttPublisher, OutboxForwarder, _Paho],
 ) -> None:
     publisher, forwarder, paho = parts
-    forwarder.alarm_payload("gas-01", "gas", b'{"event_id": "a"}')  # not yet sent
+    forwarder.alarm_payloads([("gas-01", "gas", b'{"event_id": "a"}')])  # not yet sent
     forwarder.telemetry(_window("gas-01", 100.0))
     assert paho.writes == []
     queued = publisher.outbox.peek(10)

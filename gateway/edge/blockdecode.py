@@ -38,6 +38,7 @@ from gateway.datatypes import DataType
 
 if TYPE_CHECKING:
     from gateway.edge.planner import PlannedPoint
+    from gateway.profiles import Point
 
 __all__ = ["BlockDecoder"]
 
@@ -103,7 +104,7 @@ class _StructPlan:
     @classmethod
     def build(cls, points: Sequence[PlannedPoint], *, bit_table: bool) -> _StructPlan | None:
         """The plan, or None when a point needs the numpy path (a swap, an overlap)."""
-        if not points or len(points) > STRUCT_POINTS:
+        if not points:
             return None
         fields: dict[int, tuple[str, int]] = {}  # byte offset -> (code, size)
         for pp in points:
@@ -173,12 +174,17 @@ def _pick(word: Any, how: int) -> Any:
 def _may_overflow(pp: PlannedPoint, bit_table: bool) -> bool:
     """Whether raw * scale + offset of the point can leave float32's range."""
     point = pp.codec.point
-    if not (math.isfinite(point.scale) and math.isfinite(point.offset)):
-        return True
     if not bit_table and point.type in (DataType.FLOAT32, DataType.FLOAT64):
         unscaled = point.scale == 1.0 and point.offset == 0.0
         return point.type is DataType.FLOAT64 or not unscaled
     bound = 1.0 if bit_table or point.type is DataType.BOOL else _RAW_BOUND[point.type]
+    return _scaling_may_overflow(point, bound)
+
+
+def _scaling_may_overflow(point: Point, bound: float) -> bool:
+    """Whether raw * scale + offset, for |raw| up to ``bound``, can leave float32's range."""
+    if not (math.isfinite(point.scale) and math.isfinite(point.offset)):
+        return True
     return bound * abs(point.scale) + abs(point.offset) >= _FLOAT32_MAX / 2
 
 
@@ -266,9 +272,7 @@ class BlockDecoder:
         for pp, _ in members:
             point = pp.codec.point
             bound = 1.0 if kind != _KIND_VALUE else _RAW_BOUND[point.type]
-            if bound * abs(point.scale) + abs(point.offset) >= _FLOAT32_MAX / 2:
-                return True
-            if not (math.isfinite(point.scale) and math.isfinite(point.offset)):
+            if _scaling_may_overflow(point, bound):
                 return True
         return False
 

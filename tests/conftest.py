@@ -8,6 +8,7 @@ means every test ran.
 
 from __future__ import annotations
 
+import signal
 import sys
 import uuid
 from collections.abc import Callable, Generator, Iterator
@@ -32,6 +33,7 @@ from tests.harness import (  # noqa: E402 - needs the root on sys.path first
     make_test_pki,
     wait_for,
 )
+from tests.harness.cli_process import CliProcess  # noqa: E402
 from tests.harness.pytest_support import (  # noqa: E402
     StartServer,
     running,
@@ -100,6 +102,15 @@ def pty_pair(tmp_path: Path) -> Iterator[SocatPtyPair]:
     """Two linked raw ptys (``.a`` and ``.b``): a serial cable for Modbus RTU tests."""
     with running(lambda: SocatPtyPair(tmp_path / "socat")) as pair:
         yield pair
+
+
+@pytest.fixture(name="procs")
+def fixture_procs() -> Iterator[list[CliProcess]]:
+    """CLI processes a test starts; whatever is still running is SIGKILLed at the end."""
+    started: list[CliProcess] = []
+    yield started
+    for proc in started:
+        proc.stop(signal.SIGKILL)
 
 
 @pytest.fixture(scope="session")

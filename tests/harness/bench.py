@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["run_quick_bench"]
+__all__ = ["bench_number", "run_quick_bench"]
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -21,3 +21,8 @@ def run_quick_bench(script: str, timeout: float) -> subprocess.CompletedProcess[
         timeout=timeout,
         check=False,
     )
+
+
+def bench_number(text: str) -> float:
+    """A figure as a bench prints it (``12,345.6``)."""
+    return float(text.replace(",", ""))

@@ -7,17 +7,13 @@ import re
 import pytest
 
 from tests.harness import TOOLS
-from tests.harness.bench import run_quick_bench
+from tests.harness.bench import bench_number, run_quick_bench
 
 FIGURES = re.compile(
     r"(?P<polls>\d+) polls, CPU user .*\n\s+(?P<us>[\d,.]+) us per poll, (?P<pts>[\d,]+) points "
     r"per CPU-second \(ratio to the 50,000 target: (?P<ratio>[\d.]+)\)\n\s+telemetry windows "
     r"sent (?P<sent>\d+), of them straight to the connection (?P<direct>\d+)"
 )
-
-
-def _number(text: str) -> float:
-    return float(text.replace(",", ""))
 
 
 @pytest.mark.integration
@@ -31,7 +27,7 @@ def test_quick_in_process_bench_prints_the_cost_per_poll() -> None:
     figures = FIGURES.search(done.stdout)
     assert figures is not None, done.stdout
     # 20 devices at 1 s for 3 s: about 60 polls, each a 20-point window that moved.
-    assert 40 <= _number(figures["polls"]) <= 80, done.stdout
-    assert _number(figures["us"]) > 0 and _number(figures["pts"]) > 0, done.stdout
-    assert _number(figures["sent"]) >= 20, "the windows must reach the broker"
-    assert _number(figures["direct"]) > 0, "an idle connection takes fresh windows directly"
+    assert 40 <= bench_number(figures["polls"]) <= 80, done.stdout
+    assert bench_number(figures["us"]) > 0 and bench_number(figures["pts"]) > 0, done.stdout
+    assert bench_number(figures["sent"]) >= 20, "the windows must reach the broker"
+    assert bench_number(figures["direct"]) > 0, "an idle connection takes fresh windows directly"

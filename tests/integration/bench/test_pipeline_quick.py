@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.harness import TOOLS
-from tests.harness.bench import run_quick_bench
+from tests.harness.bench import bench_number, run_quick_bench
 
 ROW = re.compile(
     r"^quick\s+(?P<s>\d+)\s+(?P<pts>[\d,]+)\s+(?P<polls>[\d,.]+)\s+(?P<ovr>[\d.]+)\s+"
@@ -15,10 +15,6 @@ ROW = re.compile(
     re.MULTILINE,
 )
 LATENCY = re.compile(r"alarm latency p99 (?P<p99>\d+) ms \(n (?P<n>\d+);")
-
-
-def _number(text: str) -> float:
-    return float(text.replace(",", ""))
 
 
 @pytest.mark.integration
@@ -32,11 +28,11 @@ def test_quick_bench_measures_the_whole_pipeline() -> None:
     row = ROW.search(done.stdout)
     assert row is not None, done.stdout
     # 3 devices (2 x 20 points + a 3-point gas detector) at 100 ms: ~30 polls/s, ~430 points/s.
-    assert _number(row["s"]) >= 9, done.stdout
-    assert _number(row["polls"]) > 10, done.stdout
-    assert _number(row["pts"]) > 100, done.stdout
+    assert bench_number(row["s"]) >= 9, done.stdout
+    assert bench_number(row["polls"]) > 10, done.stdout
+    assert bench_number(row["pts"]) > 100, done.stdout
     for name in ("cores", "ptscpu", "rss"):
-        assert _number(row[name]) > 0, f"{name} is zero in: {row.group(0)}"
+        assert bench_number(row[name]) > 0, f"{name} is zero in: {row.group(0)}"
     latency = LATENCY.search(done.stdout)
     assert latency is not None, done.stdout
     assert int(latency["n"]) >= 1 and int(latency["p99"]) > 0, done.stdout

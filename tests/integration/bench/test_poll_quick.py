@@ -8,16 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness.bench import run_quick_bench
+from tests.harness.bench import bench_number, run_quick_bench
 
 ROW = re.compile(
     r"^\s*(?P<conns>[14])\s+(?P<regs>10|125)\s+.+?\s+(?P<ours>[\d,]+)\s+(?P<c>[\d,]+)\s+"
     r"(?P<ratio>\d+\.\d+)\s+(?P<pts>[\d,]+)\s+(?P<cpu>\d+\.\d)\s+(?P<ptscpu>[\d,]+)\s"
 )
-
-
-def _number(text: str) -> float:
-    return float(text.replace(",", ""))
 
 
 @pytest.mark.integration
@@ -32,6 +28,6 @@ def test_quick_bench_prints_the_matrix_with_live_figures() -> None:
     assert cells == {(1, 10), (1, 125), (4, 10), (4, 125)}, done.stdout
     for m in rows:
         for name in ("ours", "c", "ratio", "pts", "cpu", "ptscpu"):
-            assert _number(m[name]) > 0, f"{name} is zero in: {m.group(0)}"
+            assert bench_number(m[name]) > 0, f"{name} is zero in: {m.group(0)}"
     verdicts = [line for line in done.stdout.splitlines() if line.startswith(("PASS", "MISS"))]
     assert len(verdicts) == 4, done.stdout

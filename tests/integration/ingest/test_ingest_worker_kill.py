@@ -11,7 +11,7 @@ from __future__ import annotations
 import signal
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +34,6 @@ from tests.integration.ingest.helpers import (
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-@pytest.fixture(name="workers")
-def fixture_workers() -> Iterator[list[CliProcess]]:
-    started: list[CliProcess] = []
-    yield started
-    for proc in started:
-        proc.stop(signal.SIGKILL)
-
-
 def _sites_per_worker(publisher: LoadPublisher) -> list[int]:
     parts = [Partition(0, 2), Partition(1, 2)]
     return [sum(p.owns(publisher.enterprise, s) for s in publisher.sites) for p in parts]
@@ -52,7 +44,7 @@ def test_a_sigkilled_worker_loses_nothing_after_restart(
     tmp_path: Path,
     influxdb1: InfluxDB1,
     influxdb1_db: str,
-    workers: list[CliProcess],
+    procs: list[CliProcess],
 ) -> None:
     enterprise = f"kill-{uuid.uuid4().hex[:6]}"
     broker = start_server(Mosquitto, tmp_path / "broker", extra_config=BIG_QUEUE)
@@ -61,7 +53,7 @@ def test_a_sigkilled_worker_loses_nothing_after_restart(
     path = write_config(tmp_path / "ingest.yaml", config)
     args = ("ingest", "--config", str(path), "--partition")
     first, second = CliProcess(*args, "0/2"), CliProcess(*args, "1/2")
-    workers += [first, second]
+    procs += [first, second]
     publisher = LoadPublisher(broker, enterprise, sites=6)
     assert all(n > 0 for n in _sites_per_worker(publisher)), "both partitions must own sites"
     wait_for(lambda: first.said("as kill-test-0of2") and second.said("as kill-test-1of2"), 20,
@@ -72,7 +64,7 @@ def test_a_sigkilled_worker_loses_nothing_after_restart(
     second.stop(signal.SIGKILL)
     time.sleep(3.0)
     restarted = CliProcess(*args, "1/2")
-    workers.append(restarted)
+    procs.append(restarted)
     time.sleep(2.0)
     publisher.stop()
     expected = published_points(publisher)

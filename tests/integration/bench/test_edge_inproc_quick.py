@@ -6,8 +6,7 @@ import re
 
 import pytest
 
-from tests.harness import TOOLS
-from tests.harness.bench import bench_number, run_quick_bench
+from tests.harness.bench import bench_number, quick_bench_stdout
 
 FIGURES = re.compile(
     r"(?P<polls>\d+) polls, CPU user .*\n\s+(?P<us>[\d,.]+) us per poll, (?P<pts>[\d,]+) points "
@@ -20,14 +19,11 @@ FIGURES = re.compile(
 @pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_quick_in_process_bench_prints_the_cost_per_poll() -> None:
-    if TOOLS["mosquitto"].find() is None:
-        pytest.skip("needs mosquitto (apt-get install mosquitto)")
-    done = run_quick_bench("edge_inproc.py", timeout=100)
-    assert done.returncode == 0, done.stdout + done.stderr
-    figures = FIGURES.search(done.stdout)
-    assert figures is not None, done.stdout
+    stdout = quick_bench_stdout("edge_inproc.py", timeout=100, needs=("mosquitto",))
+    figures = FIGURES.search(stdout)
+    assert figures is not None, stdout
     # 20 devices at 1 s for 3 s: about 60 polls, each a 20-point window that moved.
-    assert 40 <= bench_number(figures["polls"]) <= 80, done.stdout
-    assert bench_number(figures["us"]) > 0 and bench_number(figures["pts"]) > 0, done.stdout
+    assert 40 <= bench_number(figures["polls"]) <= 80, stdout
+    assert bench_number(figures["us"]) > 0 and bench_number(figures["pts"]) > 0, stdout
     assert bench_number(figures["sent"]) >= 20, "the windows must reach the broker"
     assert bench_number(figures["direct"]) > 0, "an idle connection takes fresh windows directly"

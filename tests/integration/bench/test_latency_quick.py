@@ -7,8 +7,7 @@ import re
 
 import pytest
 
-from tests.harness import TOOLS
-from tests.harness.bench import run_quick_bench
+from tests.harness.bench import quick_bench_stdout
 
 TOTAL = re.compile(
     r"^total\s+\(step -> subscriber\)\s+n\s+(?P<n>\d+)\s+p50\s+(?P<p50>\S+)\s+p90\s+\S+\s+"
@@ -21,15 +20,12 @@ TOTAL = re.compile(
 @pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_quick_bench_measures_alarm_latency() -> None:
-    if TOOLS["mosquitto"].find() is None:
-        pytest.skip("needs mosquitto (apt-get install mosquitto)")
-    done = run_quick_bench("latency.py", timeout=90)
-    assert done.returncode == 0, done.stdout + done.stderr
-    found = TOTAL.search(done.stdout)
-    assert found is not None, done.stdout
-    assert int(found["n"]) >= 20, done.stdout
+    stdout = quick_bench_stdout("latency.py", timeout=90, needs=("mosquitto",))
+    found = TOTAL.search(stdout)
+    assert found is not None, stdout
+    assert int(found["n"]) >= 20, stdout
     p50, p99 = float(found["p50"]), float(found["p99"])
-    assert math.isfinite(p99) and math.isfinite(p50), done.stdout
-    assert 0 < p50 <= p99, done.stdout
-    verdicts = [line for line in done.stdout.splitlines() if line.startswith(("PASS", "MISS"))]
-    assert len(verdicts) == 1, done.stdout
+    assert math.isfinite(p99) and math.isfinite(p50), stdout
+    assert 0 < p50 <= p99, stdout
+    verdicts = [line for line in stdout.splitlines() if line.startswith(("PASS", "MISS"))]
+    assert len(verdicts) == 1, stdout

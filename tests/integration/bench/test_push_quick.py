@@ -6,8 +6,7 @@ import re
 
 import pytest
 
-from tests.harness import TOOLS
-from tests.harness.bench import run_quick_bench
+from tests.harness.bench import quick_bench_stdout
 
 LINE = re.compile(
     r"^push \(MQTT arrival -> 2xx\)\s+n\s+(?P<n>\d+)\s+p50\s+(?P<p50>\S+)\s+p90\s+\S+\s+"
@@ -23,13 +22,10 @@ RATE = re.compile(
 @pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_quick_bench_measures_push_throughput_and_latency() -> None:
-    if TOOLS["mosquitto"].find() is None:
-        pytest.skip("needs mosquitto (apt-get install mosquitto)")
-    done = run_quick_bench("push.py", timeout=90)
-    assert done.returncode == 0, done.stdout + done.stderr
-    found, rate = LINE.search(done.stdout), RATE.search(done.stdout)
-    assert found is not None and rate is not None, done.stdout
-    assert int(found["n"]) == 400 and 0 < float(found["p50"]) <= float(found["p99"]), done.stdout
-    assert float(rate["rate"].replace(",", "")) > 0, done.stdout
-    verdicts = [line for line in done.stdout.splitlines() if line.startswith(("PASS", "MISS"))]
-    assert len(verdicts) == 1, done.stdout
+    stdout = quick_bench_stdout("push.py", timeout=90, needs=("mosquitto",))
+    found, rate = LINE.search(stdout), RATE.search(stdout)
+    assert found is not None and rate is not None, stdout
+    assert int(found["n"]) == 400 and 0 < float(found["p50"]) <= float(found["p99"]), stdout
+    assert float(rate["rate"].replace(",", "")) > 0, stdout
+    verdicts = [line for line in stdout.splitlines() if line.startswith(("PASS", "MISS"))]
+    assert len(verdicts) == 1, stdout

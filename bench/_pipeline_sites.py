@@ -14,11 +14,11 @@ TCP port (its own connection), as field devices on their own IP address do.
 from __future__ import annotations
 
 import math
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.config import Device, Site, load_site
+from gateway.netutil import FreePorts
 from gateway.simulator.scenarios import ScenarioEngine
 
 __all__ = [
@@ -127,16 +127,8 @@ def _site_yaml(spec: SiteSpec, devices: list[tuple[str, str, int]]) -> str:
 
 def free_ports(n: int) -> list[int]:
     """``n`` distinct free loopback ports (all bound at once, then released)."""
-    sockets = []
-    try:
-        for _ in range(n):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind((HOST, 0))
-            sockets.append(s)
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
+    with FreePorts() as ports:
+        return [ports.take(HOST) for _ in range(n)]
 
 
 def write_site(spec: SiteSpec, folder: Path, shards: int) -> tuple[Path, list[Path]]:

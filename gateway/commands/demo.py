@@ -23,7 +23,7 @@ from gateway.commands.common import add_site_argument, load_site_arg, run_until_
 from gateway.commands.demo_central import DemoPanel, run_ingest_beside, validate_influx_url
 from gateway.commands.edge import load_edge_runtime
 from gateway.commands.simulate import SCENARIO_NAMES
-from gateway.netutil import free_port, redact_url
+from gateway.netutil import FreePorts, free_port, redact_url
 
 if TYPE_CHECKING:
     from gateway.config import Site
@@ -87,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
 
     site = load_site_arg(args.site)
     if not args.keep_ports:
-        site = with_tcp_ports(site, lambda host, _port: free_port(host))
+        with FreePorts() as ports:  # distinct: one port per endpoint
+            site = with_tcp_ports(site, lambda host, _port: ports.take(host))
     load_edge_runtime()
     console = ConsoleSink()
     received: dict[str, int] = {"alarms": 0, "telemetry": 0}

@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-from gateway.netutil import free_port
 from gateway.timeutil import parse_ts
 from tests.harness import Mosquitto
 from tests.harness.cli_process import CliProcess as Process
 from tests.harness.mqtt_probe import MqttProbe
 from tests.harness.waiting import wait_for
 from tests.integration.mqtt.collect import Received, start_site
+from tests.integration.sites import unused_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -49,7 +49,7 @@ def _site(folder: Path) -> Path:
         lines += [
             f"  - name: {name}",
             "    profile: noisy-pressure",
-            f"    tcp: {{host: 127.0.0.1, port: {free_port()}}}",
+            f"    tcp: {{host: 127.0.0.1, port: {unused_port()}}}",
             "    poll_interval_s: 0.25",
             "    telemetry_window_s: 1",
         ]

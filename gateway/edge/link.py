@@ -14,7 +14,7 @@ import struct
 from functools import lru_cache
 from typing import Any
 
-from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
+from pymodbus.client import AsyncModbusSerialClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 from pymodbus.pdu import ModbusPDU
 from pymodbus.pdu.bit_message import ReadCoilsRequest, ReadDiscreteInputsRequest
@@ -27,6 +27,7 @@ from pymodbus.pdu.register_message import (
 
 from gateway.config import Device
 from gateway.datatypes import Table
+from gateway.edge.mbap import MbapClient
 from gateway.errors import (
     DeviceConnectError,
     DeviceError,
@@ -99,7 +100,11 @@ _REQUESTS: dict[Table, type[ModbusPDU]] = {
 
 
 class ModbusLink:
-    """One pymodbus client, serialised by a lock; reconnecting is the poller's choice.
+    """One Modbus client, serialised by a lock; reconnecting is the poller's choice.
+
+    The client is `MbapClient` for TCP (pymodbus' PDUs, our MBAP framing: ``mbap``)
+    and pymodbus' ``AsyncModbusSerialClient`` for RTU; both have ``execute(False, pdu)``
+    and raise pymodbus' exceptions, which this class turns into DeviceErrors.
 
     A poller asks for the same few blocks every poll, so each block's request PDU is
     built once and handed to the client's ``execute`` (the call its ``read_*`` methods
@@ -167,9 +172,26 @@ class ModbusLink:
     async def _transaction(
         self, table: Table, address: int, count: int, unit: int, pause_s: float
     ) -> Any:
+        # One coroutine from the lock to the client (no helper awaited in between):
+        # each extra level costs every read a frame resumed twice.
         async with self._lock:
             try:
-                response = await self._call(table, address, count, unit)
+                if not self._client.connected:
+                    msg = f"{self.key}: not connected"
+                    raise DeviceConnectError(msg)
+                request = self._requests.get((table, address, count, unit))
+                if request is None:
+                    request = self._request(table, address, count, unit)
+                response = await self._client.execute(False, request)
+            except ModbusIOException as exc:
+                msg = f"{self.key} unit {unit}: no answer ({exc})"
+                raise DeviceTimeout(msg) from exc
+            except ConnectionException as exc:
+                msg = f"{self.key}: connection lost ({exc})"
+                raise DeviceConnectError(msg) from exc
+            except (ModbusException, OSError) as exc:
+                msg = f"{self.key} unit {unit}: {exc}"
+                raise DeviceError(msg) from exc
             finally:
                 if pause_s > 0:
                     await asyncio.sleep(pause_s)
@@ -179,29 +201,10 @@ class ModbusLink:
         return response
 
     def _request(self, table: Table, address: int, count: int, unit: int) -> ModbusPDU:
-        key = (table, address, count, unit)
-        request = self._requests.get(key)
-        if request is None:
-            request = self._requests[key] = _REQUESTS[table](
-                address=address, count=count, dev_id=unit
-            )
+        request = self._requests[(table, address, count, unit)] = _REQUESTS[table](
+            address=address, count=count, dev_id=unit
+        )
         return request
-
-    async def _call(self, table: Table, address: int, count: int, unit: int) -> Any:
-        if not self._client.connected:
-            msg = f"{self.key}: not connected"
-            raise DeviceConnectError(msg)
-        try:
-            return await self._client.execute(False, self._request(table, address, count, unit))
-        except ModbusIOException as exc:
-            msg_0 = f"{self.key} unit {unit}: no answer ({exc})"
-            raise DeviceTimeout(msg_0) from exc
-        except ConnectionException as exc:
-            msg_0 = f"{self.key}: connection lost ({exc})"
-            raise DeviceConnectError(msg_0) from exc
-        except (ModbusException, OSError) as exc:
-            msg_0 = f"{self.key} unit {unit}: {exc}"
-            raise DeviceError(msg_0) from exc
 
 
 def open_link(device: Device) -> ModbusLink:
@@ -221,7 +224,7 @@ def open_link(device: Device) -> ModbusLink:
     else:
         assert device.config.tcp is not None
         tcp = device.config.tcp
-        client = AsyncModbusTcpClient(tcp.host, port=tcp.port, **common)
+        client = MbapClient(tcp.host, tcp.port, timeout)
     client.register(RawHoldingRegistersResponse)
     client.register(RawInputRegistersResponse)
     return ModbusLink(device.config.link_key, client)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from gateway.edge.poller import (
@@ -9,6 +11,7 @@ from gateway.edge.poller import (
     SLOW_POLL_S,
     TICK_GROUP,
     TICK_GROUP_SLOW,
+    TICK_SLACK,
     tick_group,
     tick_phases,
     until_next_slot,
@@ -41,20 +44,35 @@ def test_phases_group_devices_and_spread_the_groups(interval: float) -> None:
     size = tick_group(interval)
     assert tick_phases([]) == []
     assert set(tick_phases(_tcp(size, interval))) == {0.0}  # one tick up to the group size
-    phases = tick_phases(_tcp(3 * size + 1, interval))
-    assert sorted(set(phases)) == [0.0, 0.25, 0.5, 0.75]
-    assert max(phases.count(p) for p in set(phases)) == size
+    phases = tick_phases(_tcp(3 * size + 1, interval))  # three groups, one a device more
+    assert sorted(set(phases)) == [0.0, 1 / 3, 2 / 3]
+    assert sorted(phases.count(p) for p in set(phases)) == [size, size, size + 1]
+    limit = math.floor(size * (1 + TICK_SLACK))
+    phases = tick_phases(_tcp(4 * limit + 1, interval))  # too many for 4 groups
+    assert sorted(set(phases)) == [0.0, 0.2, 0.4, 0.6, 0.8]
+    counts = [phases.count(p) for p in set(phases)]
+    assert max(counts) - min(counts) <= 1  # filled evenly
+
+
+def test_a_device_over_a_full_group_joins_one_instead_of_ticking_alone() -> None:
+    # 50 devices at 1 s and a gas detector: two phases of 26 and 25, not 25 + 25 + 1
+    phases = tick_phases(_tcp(2 * TICK_GROUP_SLOW + 1, 1.0))
+    assert sorted(phases.count(p) for p in set(phases)) == [25, 26]
+    limit = math.floor(TICK_GROUP_SLOW * (1 + TICK_SLACK))
+    phases = tick_phases(_tcp(limit + 1, 1.0))  # over the slack: two phases
+    assert len(set(phases)) == 2
+    assert set(tick_phases(_tcp(limit, 1.0))) == {0.0}
 
 
 def test_slow_pollers_share_bigger_ticks_than_fast_ones() -> None:
     assert tick_group(SLOW_POLL_S) == tick_group(5.0) == TICK_GROUP_SLOW > TICK_GROUP
     assert tick_group(0.01) == tick_group(SLOW_POLL_S / 2) == TICK_GROUP
-    # each interval is grouped on its own: 21 devices at 10 ms over 3 phases, the 1 s ones
-    # in full groups of their own size whatever sits between them in the site file
+    # each interval is grouped on its own: 21 devices at 10 ms over 2 phases, the 1 s ones
+    # in groups of their own size whatever sits between them in the site file
     n = TICK_GROUP_SLOW
     fast, slow = _tcp(21, 0.01), [(f"tcp:s{i}", 1.0) for i in range(n)]
     phases = tick_phases([*slow[: n // 2], *fast, *slow[n // 2 :]])
-    assert sorted(set(phases[n // 2 : n // 2 + 21])) == [0.0, 1 / 3, 2 / 3]
+    assert sorted(set(phases[n // 2 : n // 2 + 21])) == [0.0, 0.5]
     assert set(phases[: n // 2] + phases[n // 2 + 21 :]) == {0.0}
 
 

@@ -49,6 +49,11 @@ class SampleClock:
 
     def begin(self, t0: float, dt: float) -> tuple[int, int]:
         """Check a block's timing; return (global index, time index) of its first sample."""
+        if dt == self.dt and type(t0) is float and math.isfinite(t0):
+            # the usual block (a poll): dt was checked when it was first set (NaN never
+            # compares equal), so only the start is left to place
+            self._place(t0)
+            return self.k, self.k - self.k_origin
         if not (isinstance(dt, float | int) and math.isfinite(dt) and dt > 0.0):
             msg = f"dt={dt!r}: must be a finite number > 0"
             raise ValueError(msg)
@@ -61,13 +66,17 @@ class SampleClock:
             msg = f"dt={dt!r}: differs from dt={self.dt!r} of earlier blocks"
             raise ValueError(msg)
         else:
-            expected = self.expected()
-            if t0 < expected - JITTER * self.dt:
-                msg = f"t0={t0!r}: earlier than the expected {expected!r} (time went backwards)"
-                raise ValueError(msg)
-            if grid_start(t0, expected, self.dt) != expected:
-                self.t_origin, self.k_origin = float(t0), self.k
+            self._place(float(t0))
         return self.k, self.k - self.k_origin
+
+    def _place(self, t0: float) -> None:
+        """Continue the grid with a block at ``t0``, or re-anchor it (`grid_start`)."""
+        expected = self.t_origin + (self.k - self.k_origin) * self.dt
+        if t0 < expected - JITTER * self.dt:
+            msg = f"t0={t0!r}: earlier than the expected {expected!r} (time went backwards)"
+            raise ValueError(msg)
+        if grid_start(t0, expected, self.dt) != expected:
+            self.t_origin, self.k_origin = t0, self.k
 
     def expected(self) -> float:
         """When the next block is expected to start (NaN before the first block)."""

@@ -85,7 +85,7 @@ __all__ = [
 ]
 
 
-_SIG = types.void(
+_SIG = types.int64(
     *sigutils.normalize_signature(  # type: ignore[no-untyped-call]
         "void(int64[::1], float32[:, ::1], int32[:, ::1], uint8[:, ::1], boolean, int64[::1],"
         " int64, float64[:, ::1], int64[:, ::1], float64[:, ::1], float32[:, ::1],"
@@ -94,6 +94,9 @@ _SIG = types.void(
     )[0],
     typeof(np.empty(0, AGGREGATE_DTYPE)),  # type: ignore[no-untyped-call]  # result, in place
 )
+# Both kernels return the number of events written (all rows). A channel stops early
+# only when its event rows are nearly full, so 0 also says every channel is done: the
+# usual poll then needs no numpy call to find that out.
 
 
 @_jit(_SIG)
@@ -119,6 +122,7 @@ def _kernel_serial(
     arow,
     agg,
 ):
+    events = 0
     for r in range(chans.shape[0]):
         _channel(
             r,
@@ -143,10 +147,12 @@ def _kernel_serial(
             arow,
             agg,
         )
+        events += counts[r, 1]
+    return events
 
 
 @functools.cache
-def parallel_kernel() -> Callable[..., None]:
+def parallel_kernel() -> Callable[..., int]:
     """The prange kernel, compiled (or loaded from cache) on first use only."""
 
     @_jit(_SIG, parallel=True)
@@ -172,6 +178,7 @@ def parallel_kernel() -> Callable[..., None]:
         arow,
         agg,
     ):
+        events = 0
         for r in prange(chans.shape[0]):
             _channel(
                 r,
@@ -196,6 +203,8 @@ def parallel_kernel() -> Callable[..., None]:
                 arow,
                 agg,
             )
+            events += counts[r, 1]
+        return events
 
     return _kernel_parallel  # type: ignore[no-any-return]
 

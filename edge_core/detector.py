@@ -80,6 +80,9 @@ from edge_core.result import AGGREGATE_DTYPE, TRANSITION_DTYPE, BlockResult
 __all__ = ["Detector", "check_block", "warm_up"]
 
 _PROCESS = (AlarmKind.LL, AlarmKind.L, AlarmKind.H, AlarmKind.HH, AlarmKind.ROC)
+# What most blocks return as transitions; read-only, so one array serves them all.
+_NO_TRANSITIONS = np.empty(0, TRANSITION_DTYPE)
+_NO_TRANSITIONS.flags.writeable = False
 
 
 def check_block(block: object, quality: object, n_channels: int) -> None:
@@ -213,7 +216,7 @@ class Detector:
         parts: list[tuple[np.ndarray, ...]] = []
         xi = block.view(np.int32)
         while True:
-            kernel(
+            events = kernel(
                 chans,
                 block,
                 xi,
@@ -235,9 +238,9 @@ class Detector:
                 arow,
                 aggregates,
             )
-            # count_nonzero, not .any(): a fifth of the cost on a poll's few channels
-            if np.count_nonzero(counts[:, 1]):  # most polls raise no event: no gather then
-                parts.append(_gather(chans, counts, evf, evu))
+            if not events:  # most polls: no event, so no channel stopped early either
+                break
+            parts.append(_gather(chans, counts, evf, evu))
             todo = counts[:, 0] < n
             if not np.count_nonzero(todo):
                 break
@@ -290,7 +293,7 @@ class Detector:
 
     def _transitions(self, parts: list[tuple[np.ndarray, ...]], n: int, kt0: int) -> np.ndarray:
         if not parts:
-            return np.empty(0, TRANSITION_DTYPE)
+            return _NO_TRANSITIONS
         ch, idx, value, limit, kind, active = (
             parts[0] if len(parts) == 1 else [np.concatenate(a) for a in zip(*parts, strict=True)]
         )

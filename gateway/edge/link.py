@@ -146,10 +146,10 @@ class ModbusLink:
         self, table: Table, address: int, count: int, unit: int, pause_s: float = 0.0
     ) -> list[int]:
         """Read ``count`` registers (or bits) from ``table``; one transaction on the link."""
-        response = await self._transaction(table, address, count, unit, pause_s)
+        raw = await self.read_raw(table, address, count, unit, pause_s)
         if table.is_bit_table:
-            return [int(b) for b in response.bits[:count]]
-        return list(response.registers)
+            return list(raw)
+        return list(_words(len(raw) // 2).unpack(raw))
 
     async def read_raw(
         self, table: Table, address: int, count: int, unit: int, pause_s: float = 0.0
@@ -160,18 +160,6 @@ class ModbusLink:
         byte (0 or 1) per bit. A device may answer with fewer than ``count``; the
         caller checks the length.
         """
-        response = await self._transaction(table, address, count, unit, pause_s)
-        if table.is_bit_table:
-            return bytes(response.bits[:count])
-        raw: bytes | None = getattr(response, "raw", None)
-        if raw is None:  # a response class other than ours
-            registers = response.registers
-            return _words(len(registers)).pack(*registers)
-        return raw
-
-    async def _transaction(
-        self, table: Table, address: int, count: int, unit: int, pause_s: float
-    ) -> Any:
         # One coroutine from the lock to the client (no helper awaited in between):
         # each extra level costs every read a frame resumed twice.
         async with self._lock:
@@ -198,7 +186,13 @@ class ModbusLink:
         if response.isError():
             code = int(getattr(response, "exception_code", 0))
             raise DeviceExceptionResponse(code, f"{self.key} unit {unit} {table} {address}+{count}")
-        return response
+        if table.is_bit_table:
+            return bytes(response.bits[:count])
+        raw: bytes | None = getattr(response, "raw", None)
+        if raw is None:  # a response class other than ours
+            registers = response.registers
+            return _words(len(registers)).pack(*registers)
+        return raw
 
     def _request(self, table: Table, address: int, count: int, unit: int) -> ModbusPDU:
         request = self._requests[(table, address, count, unit)] = _REQUESTS[table](

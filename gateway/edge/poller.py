@@ -205,9 +205,13 @@ class DevicePoller:
         quality = self._good_quality.copy()
         ts = self._clock()
         failed: DeviceError | None = None
+        link, unit, pause_s = self.link, self.device.config.unit, self.device.request_pause_s
         for request in self._requests:
-            try:
-                payload = await self._read(request)
+            self.stats.reads += 1
+            try:  # the link's coroutine straight away: a helper per read costs every read
+                payload = await link.read_raw(
+                    request.table, request.address, request.count, unit, pause_s
+                )
             except DeviceExceptionResponse as exc:
                 failed = exc
                 self._mark(quality, request, Quality.DEVICE_ERROR)
@@ -225,16 +229,6 @@ class DevicePoller:
                 self._decode_short(request, payload, values, quality)
         self._account(failed)
         return self._emit(ts, values, quality)
-
-    async def _read(self, request: ReadRequest) -> bytes:
-        self.stats.reads += 1
-        return await self.link.read_raw(
-            request.table,
-            request.address,
-            request.count,
-            self.device.config.unit,
-            self.device.request_pause_s,
-        )
 
     @staticmethod
     def _decode_short(

@@ -16,17 +16,17 @@ from contextlib import asynccontextmanager
 import pytest
 from pymodbus.pdu.register_message import ReadHoldingRegistersRequest
 
-from gateway.config import Device, DeviceConfig, TcpEndpoint
+from gateway.config import Device, DeviceConfig, TcpEndpoint, resolve_profile
 from gateway.datatypes import Table
 from gateway.edge.link import ModbusLink, open_link
 from gateway.edge.mbap import MbapClient
 from gateway.errors import DeviceConnectError, DeviceError, DeviceExceptionResponse, DeviceTimeout
-from gateway.profiles import DeviceProfile
 
 pytestmark = pytest.mark.integration
 
 Frame = tuple[int, int, bytes]  # transaction id, unit, PDU of a request
 Script = Callable[[Frame, asyncio.StreamWriter], Awaitable[None]]
+GAS = "generic-combustible-gas"
 
 
 def mbap(tid: int, unit: int, pdu: bytes, protocol: int = 0) -> bytes:
@@ -64,26 +64,12 @@ async def server(script: Script) -> AsyncIterator[tuple[int, list[Frame]]]:
         await listener.wait_closed()
 
 
-PROFILE = DeviceProfile.model_validate(
-    {
-        "vendor": "t",
-        "model": "m",
-        "points": [
-            {"key": "p", "name": "P", "kind": "status", "table": "holding"}
-            | {"address": 0, "type": "uint16"}
-        ],
-    }
-)
-
-
 def link_to(port: int, timeout_s: float = 0.5) -> ModbusLink:
+    profile = resolve_profile(GAS)
     config = DeviceConfig(
-        name="dev1",
-        profile="m",
-        tcp=TcpEndpoint(host="127.0.0.1", port=port),
-        timeout_s=timeout_s,
+        name="dev1", profile=GAS, tcp=TcpEndpoint(host="127.0.0.1", port=port), timeout_s=timeout_s
     )
-    return open_link(Device(config, PROFILE, PROFILE.points))
+    return open_link(Device(config, profile, profile.points))
 
 
 async def test_an_answer_in_pieces_and_a_late_one_before_it_give_the_right_registers() -> None:

@@ -39,11 +39,14 @@ MAX_TID = 0xFFFF
 class _Pending:
     """The one transaction in flight: what answer it waits for, and where it goes."""
 
-    __slots__ = ("future", "tid", "unit")
+    __slots__ = ("function_code", "future", "tid", "unit")
 
-    def __init__(self, tid: int, unit: int, future: asyncio.Future[ModbusPDU]) -> None:
+    def __init__(
+        self, tid: int, unit: int, function_code: int, future: asyncio.Future[ModbusPDU]
+    ) -> None:
         self.tid = tid
         self.unit = unit
+        self.function_code = function_code
         self.future = future
 
 
@@ -93,6 +96,10 @@ class _MbapProtocol(asyncio.Protocol):
             return
         if unit != pending.unit:
             message = f"answer from unit {unit} to a request to unit {pending.unit}"
+            pending.future.set_exception(ModbusIOException(message))
+            return
+        if pdu[0] & 0x7F != pending.function_code:  # an answer, or an exception, to another
+            message = f"answer with function code {pdu[0]} to function code {pending.function_code}"
             pending.future.set_exception(ModbusIOException(message))
             return
         response = self._decode(pdu)
@@ -199,7 +206,7 @@ class MbapClient:
         body = request.function_code.to_bytes(1, "big") + request.encode()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[ModbusPDU] = loop.create_future()
-        protocol.pending = _Pending(tid, request.dev_id, future)
+        protocol.pending = _Pending(tid, request.dev_id, request.function_code, future)
         protocol.transport.write(_HEADER.pack(tid, 0, len(body) + 1, request.dev_id) + body)
         timer = loop.call_later(self.timeout, _time_out, future, self.timeout)
         try:

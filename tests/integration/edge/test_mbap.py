@@ -136,16 +136,27 @@ async def test_an_exception_response_names_its_code() -> None:
             link.close()
 
 
-async def test_an_answer_from_another_unit_is_refused() -> None:
+@pytest.mark.parametrize(
+    ("answer", "text"),
+    [
+        (lambda tid, unit: mbap(tid, unit + 1, registers(1)), "unit 4 to a request to unit 3"),
+        (lambda tid, unit: mbap(tid, unit, b"\x04\x02\x00\x01"), "code 4 to function code 3"),
+        (lambda tid, unit: mbap(tid, unit, b"\x84\x02"), "code 132 to function code 3"),
+    ],
+    ids=["other-unit", "input-registers-for-holding", "exception-of-another-function"],
+)
+async def test_an_answer_that_is_not_to_the_request_is_refused(
+    answer: Callable[[int, int], bytes], text: str
+) -> None:
     async def script(frame: Frame, writer: asyncio.StreamWriter) -> None:
         tid, unit, _ = frame
-        writer.write(mbap(tid, unit + 1, registers(1)))
+        writer.write(answer(tid, unit))
 
     async with server(script) as (port, _):
         link = link_to(port)
         await link.connect()
         try:
-            with pytest.raises(DeviceTimeout, match="unit 4 to a request to unit 3"):
+            with pytest.raises(DeviceTimeout, match=text):
                 await link.read(Table.HOLDING, 0, 1, 3)
         finally:
             link.close()
@@ -158,7 +169,7 @@ async def test_an_answer_from_another_unit_is_refused() -> None:
         (b"\x00\x01\x00\x00\x00\x00\x01", DeviceConnectError, "length 0"),
         (b"\x00\x01\x00\x00\x01\x00\x01" + bytes(255), DeviceConnectError, "length 256"),
         (mbap(1, 1, b"\x03\x05\x00"), DeviceError, "cannot decode"),
-        (mbap(1, 1, b"\x41\x00"), DeviceError, "cannot decode"),
+        (mbap(1, 1, b"\x41\x00"), DeviceTimeout, "function code 65 to function code 3"),
     ],
     ids=["protocol-id", "length-0", "length-256", "bad-byte-count", "unknown-function"],
 )

@@ -78,6 +78,7 @@ SITES: dict[str, SiteSpec] = {
         SiteSpec("d200x20-1s", 200, 20, 1.0, 1.0),
         SiteSpec("d20x63-10ms", 20, 63, 0.01, 1.0),
         SiteSpec("d20x63-20ms", 20, 63, 0.02, 1.0),  # not default: the same at half rate
+        SiteSpec("d5x63-10ms", 5, 63, 0.01, 1.0),  # not default: 100 Hz, the machine not full
         SiteSpec("d500x10-1s-w5", 500, 10, 1.0, 5.0),
         SiteSpec("quick", 2, 20, 0.1, 1.0),
     )

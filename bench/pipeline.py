@@ -37,8 +37,10 @@ Then a SUMMARY with PASS/MISS against DESIGN.md, as ratios to the targets.
 The simulator is never the limit when every simulator process stays below ~0.8 of a
 core and the machine has CPU to spare: the table prints both (``sim max`` and ``busy``);
 ``runq`` shows whether the edge itself was kept waiting. When the machine is saturated,
-overruns measure the machine, not the edge: the SUMMARY says so. ``d20x63-20ms`` (not
-run by default) is the 100 Hz site at half rate, to show zero overruns below the limit.
+overruns measure the machine, not the edge: the SUMMARY says so. ``d20x63-20ms`` and
+``d5x63-10ms`` (not run by default) are the 100 Hz site at half rate and with a quarter of
+its devices, where the machine has CPU to spare; bench/README.md ("Fifth pass") says what
+they show.
 
 Exit 1 only when something broke (a process died, no status, a lost alarm); MISS is
 printed, not raised. Every child is stopped on exit, Ctrl-C or error.

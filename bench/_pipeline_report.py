@@ -41,6 +41,7 @@ class SiteResult:
     sim_max: float = 0.0
     sim_total: float = 0.0
     sim_procs: int = 0
+    pinned: bool = False  # --pin: every simulator process on one core
     busy: float = 0.0
     runq: float = 0.0
     backlog: int = 0
@@ -61,8 +62,12 @@ class SiteResult:
 
     @property
     def sim_limited(self) -> bool:
-        """True when a simulator process or the whole machine was near saturation."""
-        return self.sim_max >= SIM_BUSY or self.busy >= MACHINE_BUSY or self.runq >= RUNQ_BUSY
+        """True when a simulator core or the whole machine was near saturation.
+
+        Pinned, the simulators share one core: their sum is that core's load.
+        """
+        sim_core = self.sim_total if self.pinned else self.sim_max
+        return sim_core >= SIM_BUSY or self.busy >= MACHINE_BUSY or self.runq >= RUNQ_BUSY
 
 
 def _ms(values: list[float], q: float) -> str:

@@ -137,7 +137,7 @@ def run_site(
     site_path, shard_paths = write_site(spec, folder, _shards(spec, args.sim_procs))
     points = _points_of(site_path)
     crossings = leak_crossings(site_path) if spec.gas else {}
-    result = SiteResult(spec, sim_procs=len(shard_paths))
+    result = SiteResult(spec, sim_procs=len(shard_paths), pinned=args.pin)
     children: list[Child] = []
     watcher: Watcher | None = None
     try:

@@ -22,7 +22,7 @@ from gateway.config import Device, Site, with_tcp_ports
 from gateway.contracts.telemetry import TelemetryWindow
 from gateway.edge.agent import Sink
 from gateway.mqtt.publisher import MqttSettings
-from gateway.netutil import free_port
+from gateway.netutil import FreePorts
 from gateway.simulator.server import Simulator
 from gateway.site import EdgeSite
 from gateway.timeutil import parse_ts
@@ -51,7 +51,8 @@ class Recorder(Sink):
 async def test_qos0_telemetry_skips_the_outbox_when_idle_and_survives_an_outage(
     start_server: Callable[..., Any], tmp_path: Path
 ) -> None:
-    site = _one_second_windows(with_tcp_ports(load_site_arg(None), lambda h, _p: free_port(h)))
+    with FreePorts() as ports:  # one port per device, as the demo does
+        site = _one_second_windows(with_tcp_ports(load_site_arg(None), lambda h, _p: ports.take(h)))
     broker = start_server(
         Mosquitto, tmp_path / "broker", persistence=True, extra_config="queue_qos0_messages true"
     )

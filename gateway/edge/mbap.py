@@ -94,7 +94,7 @@ class _MbapProtocol(asyncio.Protocol):
         if pending is None or tid != pending.tid or pending.future.done():
             log.debug("%s: dropped an answer to no pending request (tid %d)", self._name, tid)
             return
-        if unit != pending.unit:
+        if pending.unit and unit != pending.unit:  # unit 0: whoever answers (as pymodbus)
             message = f"answer from unit {unit} to a request to unit {pending.unit}"
             pending.future.set_exception(ModbusIOException(message))
             return

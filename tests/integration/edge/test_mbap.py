@@ -136,6 +136,22 @@ async def test_an_exception_response_names_its_code() -> None:
             link.close()
 
 
+async def test_a_request_to_unit_0_takes_the_answer_of_whichever_unit_sends_it() -> None:
+    # Modbus TCP devices often ignore the unit id and answer as their own unit; pymodbus'
+    # client accepted any unit for a request to unit 0, and so does ours.
+    async def script(frame: Frame, writer: asyncio.StreamWriter) -> None:
+        tid, _, _ = frame
+        writer.write(mbap(tid, 17, registers(5)))
+
+    async with server(script) as (port, _):
+        link = link_to(port)
+        await link.connect()
+        try:
+            assert await link.read(Table.HOLDING, 0, 1, 0) == [5]
+        finally:
+            link.close()
+
+
 @pytest.mark.parametrize(
     ("answer", "text"),
     [

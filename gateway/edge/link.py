@@ -204,7 +204,6 @@ class ModbusLink:
 def open_link(device: Device) -> ModbusLink:
     """A new (not yet connected) link for ``device``'s endpoint."""
     timeout = device.config.timeout_s
-    common: dict[str, Any] = {"timeout": timeout, "retries": 0, "reconnect_delay": 0}
     if device.config.serial is not None:
         serial = device.config.serial
         client: Any = AsyncModbusSerialClient(
@@ -213,7 +212,9 @@ def open_link(device: Device) -> ModbusLink:
             parity=serial.parity,
             stopbits=serial.stopbits,
             bytesize=serial.bytesize,
-            **common,
+            timeout=timeout,
+            retries=0,
+            reconnect_delay=0,
         )
     else:
         assert device.config.tcp is not None

@@ -120,9 +120,8 @@ def _grouped(links: Sequence[str], size: int) -> list[float]:
             room.append(size)
         groups[free].append(link)
         placed.append(free)
-    return [
-        g / len(groups) for g in placed
-    ]  # no group stays empty: each link takes the first with room
+    # No group stays empty: an empty group never holds the link, so it is taken first.
+    return [g / len(groups) for g in placed]
 
 
 class Backoff:

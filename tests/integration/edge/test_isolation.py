@@ -68,7 +68,11 @@ async def test_one_dead_device_of_twenty_does_not_slow_the_others() -> None:
         periods = [b - a for a, b in itertools.pairwise(starts)]
         mean = statistics.fmean(periods)
         assert abs(mean - PERIOD_S) <= 0.1 * PERIOD_S, (poller.device.name, mean)
-        assert poller.stats.failures == 0 and poller.stats.overruns == 0, poller.device.name
+        assert poller.stats.failures == 0, poller.device.name
+        # A dead device that held up the loop would cost each of them two slots per 0.5 s
+        # timeout (three timeouts in this run); one skipped slot is a stall of a loaded
+        # 2-core machine (the simulator shares the loop), seen in 2 of some 30 runs.
+        assert poller.stats.overruns <= 1, (poller.device.name, poller.stats.overruns)
         assert len(starts) >= int(RUN_S / PERIOD_S) - 1
         assert set(qualities[poller.device.name]) == {Quality.GOOD}
     dead_stats = pollers[0].stats

@@ -34,6 +34,7 @@ class SiteResult:
     points_per_s: float = 0.0
     polls_per_s: float = 0.0
     overruns_per_s: float = 0.0
+    late_per_s: float = 0.0  # polls started late (< half a period), not skipped
     failures: int = 0
     edge_cores: float = 0.0
     rss_mb: float = 0.0
@@ -43,6 +44,7 @@ class SiteResult:
     sim_procs: int = 0
     pinned: bool = False  # --pin: every simulator process on one core
     busy: float = 0.0
+    steal: float = 0.0  # share of all cores the hypervisor gave to other guests
     runq: float = 0.0
     backlog: int = 0
     telemetry_per_s: float = 0.0
@@ -77,10 +79,10 @@ def _ms(values: list[float], q: float) -> str:
 def print_table(results: list[SiteResult]) -> None:
     """One row per site."""
     header = (
-        f"{'site':<14} {'s':>4} {'points/s':>9} {'polls/s':>8} {'ovr/s':>6} {'fail':>4} "
-        f"{'edge cores':>10} {'pts/CPU-s':>10} {'RSS MB':>6} {'peak':>5} "
-        f"{'sim max/all (n)':>15} {'busy':>5} {'runq':>5} {'tel/s got/exp':>13} {'backlog':>7} "
-        f"{'lat p99 ms (n)':>14} {'proc p99':>8}"
+        f"{'site':<14} {'s':>4} {'points/s':>9} {'polls/s':>8} {'ovr/s':>6} {'late/s':>6} "
+        f"{'fail':>4} {'edge cores':>10} {'pts/CPU-s':>10} {'RSS MB':>6} {'peak':>5} "
+        f"{'sim max/all (n)':>15} {'busy':>5} {'steal':>5} {'runq':>5} {'tel/s got/exp':>13} "
+        f"{'backlog':>7} {'lat p99 ms (n)':>14} {'proc p99':>8}"
     )
     print(header)
     print("-" * len(header))
@@ -91,9 +93,10 @@ def print_table(results: list[SiteResult]) -> None:
         proc = _ms(r.processing, 99) if r.spec.gas else "-"
         print(
             f"{r.spec.name:<14} {r.seconds:>4.0f} {r.points_per_s:>9,.0f} {r.polls_per_s:>8,.1f} "
-            f"{r.overruns_per_s:>6.1f} {r.failures:>4} {r.edge_cores:>10.3f} "
+            f"{r.overruns_per_s:>6.1f} {r.late_per_s:>6.1f} {r.failures:>4} {r.edge_cores:>10.3f} "
             f"{r.points_per_cpu_s:>10,.0f} {r.rss_mb:>6.0f} {r.hwm_mb:>5.0f} {sim:>15} "
-            f"{r.busy:>5.2f} {r.runq:>5.2f} {tel:>13} {r.backlog:>7} {lat:>14} {proc:>8}"
+            f"{r.busy:>5.2f} {r.steal:>5.2f} {r.runq:>5.2f} {tel:>13} {r.backlog:>7} {lat:>14} "
+            f"{proc:>8}"
         )
 
 
@@ -127,8 +130,8 @@ def print_summary(results: list[SiteResult]) -> None:
             )
             print(
                 f"{_verdict(r.overruns_per_s == 0)}  {s.name}: {r.overruns_per_s:.1f} overruns/s,"
-                f" target 0 (sim max {r.sim_max:.2f} core, machine busy {r.busy:.2f}, edge runq "
-                f"{r.runq:.2f} s/s{note})"
+                f" target 0 (sim max {r.sim_max:.2f} core, machine busy {r.busy:.2f}, steal "
+                f"{r.steal:.3f}, edge runq {r.runq:.2f} s/s{note})"
             )
         if s.devices == 1 and not s.gas:
             ratio = r.edge_cores / IDLE_CORES

@@ -132,10 +132,14 @@ def free_ports(n: int) -> list[int]:
         return [ports.take(HOST) for _ in range(n)]
 
 
-def write_site(spec: SiteSpec, folder: Path, shards: int) -> tuple[Path, list[Path]]:
+def write_site(
+    spec: SiteSpec, folder: Path, shards: int, *, gas_only: bool = False
+) -> tuple[Path, list[Path]]:
     """Write the profile, the site file and ``shards`` simulator site files (round robin).
 
-    Returns (site file, shard files); the gas detector, if any, is in shard 0.
+    Returns (site file, shard files); the gas detector, if any, is in shard 0. With
+    ``gas_only`` the one shard holds just the gas detector (none without one): the other
+    devices are served by bench/modbus_responder.c.
     """
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"bench-p{spec.points}.yaml").write_text(profile_yaml(spec.points))
@@ -145,11 +149,15 @@ def write_site(spec: SiteSpec, folder: Path, shards: int) -> tuple[Path, list[Pa
         devices.insert(0, (GAS_DEVICE, GAS_PROFILE, ports[-1]))
     site_path = folder / "site.yaml"
     site_path.write_text(_site_yaml(spec, devices))
-    shards = max(1, min(shards, len(devices)))
+    if gas_only:
+        groups = [devices[:1]] if spec.gas else []
+    else:
+        count = max(1, min(shards, len(devices)))
+        groups = [devices[k::count] for k in range(count)]
     shard_paths = []
-    for k in range(shards):
+    for k, group in enumerate(groups):
         path = folder / f"sim-{k}.yaml"
-        path.write_text(_site_yaml(spec, devices[k::shards]))
+        path.write_text(_site_yaml(spec, group))
         shard_paths.append(path)
     return site_path, shard_paths
 

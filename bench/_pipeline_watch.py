@@ -25,7 +25,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 if TYPE_CHECKING:
     from tests.harness import Mosquitto
 
-__all__ = ["Sample", "Watcher", "busy_share", "cpu_s", "runq_s"]
+__all__ = ["Sample", "Watcher", "busy_share", "cpu_s", "runq_s", "steal_share"]
 
 
 @dataclass
@@ -116,6 +116,13 @@ def runq_s(pid: int) -> float:
         return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
     except (OSError, IndexError, ValueError):
         return math.nan
+
+
+def steal_share(t0: Any, t1: Any) -> float:
+    """Share of all cores the hypervisor gave to other guests (0 on bare metal)."""
+    total = sum(t1) - sum(t0)
+    stolen = getattr(t1, "steal", 0.0) - getattr(t0, "steal", 0.0)
+    return stolen / total if total > 0 else float("nan")
 
 
 def busy_share(t0: Any, t1: Any) -> float:

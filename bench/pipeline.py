@@ -66,6 +66,7 @@ from typing import Any
 
 import psutil
 from _pipeline_report import SiteResult, print_summary, print_table
+from _pipeline_responder import build_responder, write_frames
 from _pipeline_sites import (
     GAS_DEVICE,
     SITES,
@@ -74,7 +75,7 @@ from _pipeline_sites import (
     leak_crossings,
     write_site,
 )
-from _pipeline_watch import Sample, Watcher, busy_share
+from _pipeline_watch import Sample, Watcher, busy_share, steal_share
 from latency import Child  # bench/ is on sys.path: run as a script
 
 import edge_core
@@ -134,19 +135,23 @@ def run_site(
 ) -> SiteResult:
     """Start the simulators and the edge for one site, measure one window, stop them."""
     folder = workdir / spec.name
-    site_path, shard_paths = write_site(spec, folder, _shards(spec, args.sim_procs))
+    responder = args.sim == "c"
+    shards = _shards(spec, args.sim_procs)
+    site_path, shard_paths = write_site(spec, folder, shards, gas_only=responder)
     points = _points_of(site_path)
     crossings = leak_crossings(site_path) if spec.gas else {}
-    result = SiteResult(spec, sim_procs=len(shard_paths), pinned=args.pin)
+    result = SiteResult(spec, sim_procs=len(shard_paths) + responder, pinned=args.pin)
     children: list[Child] = []
     watcher: Watcher | None = None
     try:
-        for k, shard in enumerate(shard_paths):
+        for k, shard in enumerate(shard_paths):  # shard 0 first: it holds the gas detector
             command = [sys.executable, str(SIM_SCRIPT), str(shard)]
             if args.pin:
                 command += ["--cpu", "0"]
             sim = Child(f"simulator {k}", command, folder / f"sim-{k}.log", stdout_pipe=True)
             children.append(sim)
+        if responder:
+            children.append(_start_responder(site_path, folder, args.pin))
         for sim in children:
             sim.wait_line("READY", timeout=START_TIMEOUT_S)
         watcher = Watcher(broker, spec.name)
@@ -176,6 +181,21 @@ def run_site(
             "window (cProfile's own overhead included)\n" + _profile_text(folder / "edge.prof")
         )
     return result
+
+
+def _start_responder(site_path: Path, folder: Path, pin: bool) -> Child:
+    """bench/modbus_responder.c serving every device but the gas detector."""
+    from gateway.config import load_site  # noqa: PLC0415
+
+    site = load_site(site_path)
+    frames = folder / "frames.bin"
+    write_frames(site, [d for d in site.devices if d.name != GAS_DEVICE], frames)
+    command = [str(build_responder()), str(frames)]
+    child = Child("responder", command, folder / "responder.log", stdout_pipe=True)
+    if pin:
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(child.proc.pid, {0})
+    return child
 
 
 def _start_edge(args: argparse.Namespace, site: Path, broker: Mosquitto, folder: Path) -> Child:
@@ -234,19 +254,21 @@ def _measure(
 def _figures(start: Sample, end: Sample, points: dict[str, int], result: SiteResult) -> None:
     seconds = end.arrival - start.arrival
     d0, d1 = start.body["devices"], end.body["devices"]
-    polls = good_points = overruns = failures = 0
+    polls = good_points = overruns = late = failures = 0
     for name, now in d1.items():
-        before = d0.get(name, {"polls": 0, "failures": 0, "overruns": 0})
-        n_polls = now["polls"] - before["polls"]
-        n_failed = now["failures"] - before["failures"]
+        before = d0.get(name, {})
+        n_polls = now["polls"] - before.get("polls", 0)
+        n_failed = now["failures"] - before.get("failures", 0)
         polls += n_polls
         failures += n_failed
-        overruns += now["overruns"] - before["overruns"]
+        overruns += now["overruns"] - before.get("overruns", 0)
+        late += now.get("late", 0) - before.get("late", 0)
         good_points += (n_polls - n_failed) * points.get(name, 0)
     result.seconds = seconds
     result.points_per_s = good_points / seconds
     result.polls_per_s = polls / seconds
     result.overruns_per_s = overruns / seconds
+    result.late_per_s = late / seconds
     result.failures = failures
     result.edge_cores = (end.edge_cpu - start.edge_cpu) / seconds
     result.rss_mb = end.rss / 2**20
@@ -254,6 +276,7 @@ def _figures(start: Sample, end: Sample, points: dict[str, int], result: SiteRes
     result.sim_max = max(sims, default=0.0) / seconds
     result.sim_total = sum(sims) / seconds
     result.busy = busy_share(start.machine, end.machine)
+    result.steal = steal_share(start.machine, end.machine)
     result.runq = (end.runq_s - start.runq_s) / seconds
 
 
@@ -324,7 +347,16 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--seconds", type=float, default=30.0, help="window per site, rounded up to 10 s steps"
     )
     parser.add_argument("--quick", action="store_true", help="the 'quick' site, one 10 s window")
-    parser.add_argument("--sim-procs", type=int, default=None, help="simulator processes per site")
+    parser.add_argument(
+        "--sim",
+        choices=("c", "python"),
+        default="c",
+        help="who serves the bench devices: bench/modbus_responder.c (default) or the "
+        "pymodbus simulator (the gas detector is always the simulator's)",
+    )
+    parser.add_argument(
+        "--sim-procs", type=int, default=None, help="simulator processes per site (--sim python)"
+    )
     parser.add_argument("--pin", action="store_true", help="simulators on core 0, edge on core 1")
     parser.add_argument(
         "--profile",

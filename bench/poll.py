@@ -47,6 +47,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from _cbuild import build_c  # bench/ is on sys.path: run as a script
+
 from gateway.config import Device, load_site
 from gateway.edge.link import ModbusLink, open_link
 from gateway.edge.poller import DevicePoller
@@ -54,7 +56,6 @@ from gateway.edge.samples import PollSample
 
 BENCH_DIR = Path(__file__).resolve().parent
 PEER_SOURCE = BENCH_DIR / "modbus_peer.c"
-BUILD_DIR = BENCH_DIR / "build"
 SIM_SCRIPT = BENCH_DIR / "_sim_process.py"
 HOST = "127.0.0.1"
 SIZES = (10, 125)
@@ -145,10 +146,6 @@ def _free_ports(n: int) -> list[int]:
 
 def build_peer() -> Path:
     """Compile bench/modbus_peer.c into bench/build/ (when missing or stale)."""
-    binary = BUILD_DIR / "modbus_peer"
-    if binary.exists() and binary.stat().st_mtime >= PEER_SOURCE.stat().st_mtime:
-        return binary
-    BUILD_DIR.mkdir(exist_ok=True)
     flags = ["-I/usr/include/modbus", "-lmodbus"]
     if shutil.which("pkg-config"):
         found = subprocess.run(
@@ -159,12 +156,7 @@ def build_peer() -> Path:
         )
         if found.returncode == 0 and found.stdout.strip():
             flags = found.stdout.split()
-    command = ["gcc", "-O2", "-o", str(binary), str(PEER_SOURCE), *flags, "-lpthread"]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        msg = f"cannot build the C peer ({' '.join(command)}):\n{done.stderr}"
-        raise SystemExit(msg)
-    return binary
+    return build_c(PEER_SOURCE, [*flags, "-lpthread"])
 
 
 class SimProcess:

@@ -24,6 +24,7 @@ class DeviceSnapshot:
     polls: int
     failures: int
     overruns: int
+    late: int = 0  # polls started after their slot (less than half a period)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ class DeviceStatus(BaseModel):
     polls: Annotated[int, Field(ge=0)] = 0
     failures: Annotated[int, Field(ge=0)] = 0
     overruns: Annotated[int, Field(ge=0)] = 0
+    late: Annotated[int, Field(ge=0)] = 0
 
 
 class SiteStatus(BaseModel):

@@ -6,6 +6,7 @@ database; nothing downstream re-stamps it (stale data must never look fresh).
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -13,6 +14,8 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = ["DeviceStats", "PollSample", "Quality"]
+
+POLL_STARTS_KEPT = 2000
 
 
 class Quality(IntEnum):
@@ -47,15 +50,16 @@ class DeviceStats:
     ok: int = 0
     failures: int = 0
     overruns: int = 0
+    late_starts: int = 0  # polls started after their slot, by less than LATE_START of a period
     reconnects: int = 0
     reads: int = 0
     consecutive_failures: int = 0
     last_ok_ts: float | None = None
     last_error: str = ""
-    poll_starts: list[float] = field(default_factory=list)
+    # When the last polls started (loop time), to measure the real poll period: a
+    # bounded deque, as a list trimmed from the front moved 2,000 floats at every poll.
+    poll_starts: deque[float] = field(default_factory=lambda: deque(maxlen=POLL_STARTS_KEPT))
 
-    def record_start(self, when: float, keep: int = 2000) -> None:
-        """Remember when polls started (bounded), to measure the real poll period."""
+    def record_start(self, when: float) -> None:
+        """Remember when a poll started (the last ``POLL_STARTS_KEPT``)."""
         self.poll_starts.append(when)
-        if len(self.poll_starts) > keep:
-            del self.poll_starts[: len(self.poll_starts) - keep]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -16,9 +17,11 @@ def build_c(source: Path, flags: list[str] | tuple[str, ...] = ()) -> Path:
     if binary.exists() and binary.stat().st_mtime >= source.stat().st_mtime:
         return binary
     BUILD_DIR.mkdir(exist_ok=True)
-    command = ["gcc", "-O2", "-Wall", "-o", str(binary), str(source), *flags]
+    partial = binary.with_name(binary.name + ".partial")  # a killed gcc leaves no binary
+    command = ["gcc", "-O2", "-Wall", "-o", str(partial), str(source), *flags]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         msg = f"cannot build {source.name} ({' '.join(command)}):\n{done.stderr}"
         raise SystemExit(msg)
+    os.replace(partial, binary)
     return binary

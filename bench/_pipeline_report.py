@@ -34,7 +34,7 @@ class SiteResult:
     points_per_s: float = 0.0
     polls_per_s: float = 0.0
     overruns_per_s: float = 0.0
-    late_per_s: float = 0.0  # polls started late (< half a period), not skipped
+    late_per_s: float = 0.0  # polls started late (at most half a period), not skipped
     failures: int = 0
     edge_cores: float = 0.0
     rss_mb: float = 0.0

@@ -24,12 +24,12 @@ from gateway.config import Device, Site
 from gateway.datatypes import Table
 from gateway.simulator.encoder import encoder_for
 from gateway.simulator.scenarios import NOISE_TICK_S, ScenarioEngine
+from gateway.simulator.server import SPAN_PADDING
 
 __all__ = ["FRAMES", "RESPONDER_SOURCE", "build_responder", "write_frames"]
 
 RESPONDER_SOURCE = Path(__file__).resolve().parent / "modbus_responder.c"
 FRAMES = 120  # 12 s of distinct readings per device, then they repeat
-SPAN_PADDING = 8  # gateway.simulator.server: reads may bridge a little past the last point
 
 
 def build_responder() -> Path:

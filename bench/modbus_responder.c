@@ -19,17 +19,19 @@
  * Frame k is served from wall-clock time k * tick_s (modulo frames): the value changes
  * once a tick, as the simulator's noise does.
  *
- * Read holding (3) and input (4) registers are answered from the image; a read past it
- * gets exception 2 (illegal data address), any other function exception 1, a request to
- * another unit no answer (a gateway's absent unit). Prints READY when every port listens
- * and exits when stdin closes.
+ * Read holding registers (3) is answered from the image; a read past it gets exception 2
+ * (illegal data address), a count outside 1..125 or a short request exception 3, any other
+ * function exception 1; a request to another unit than the device's (unit 0: any) gets no
+ * answer (a gateway's absent unit). Prints READY when every port listens and exits when
+ * stdin closes.
  *
  * Built by bench/_pipeline_responder.py:
- *   gcc -O2 -o bench/build/modbus_responder bench/modbus_responder.c
+ *   gcc -O2 -Wall -o bench/build/modbus_responder bench/modbus_responder.c
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdint.h>
@@ -38,6 +40,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -80,8 +83,21 @@ static void load(const char *path) {
         fprintf(stderr, "%s: short header\n", path);
         exit(2);
     }
+    if (n_devices < 1 || n_devices > 65535 || n_frames < 1 || n_frames > 100000 ||
+        n_registers < 1 || n_registers > 65536 || !isfinite(tick_s) || tick_s <= 0) {
+        fprintf(stderr, "%s: header out of range (%u devices, %u frames, %u registers, tick %g)\n",
+                path, n_devices, n_frames, n_registers, tick_s);
+        exit(2);
+    }
+    size_t size = (size_t)n_devices * n_frames * n_registers * 2; /* < 2^50: no overflow */
+    struct stat info;
+    if (fstat(fileno(file), &info) != 0) die(path);
+    if ((size_t)info.st_size != 24 + 4 * (size_t)n_devices + size) {
+        fprintf(stderr, "%s: %lld bytes, the header says %zu\n", path, (long long)info.st_size,
+                24 + 4 * (size_t)n_devices + size);
+        exit(2);
+    }
     devices = calloc(n_devices, sizeof *devices);
-    size_t size = (size_t)n_devices * n_frames * n_registers * 2;
     images = malloc(size);
     if (!devices || !images) die("malloc");
     for (uint32_t i = 0; i < n_devices; i++) {
@@ -124,10 +140,12 @@ static size_t answer(const struct connection *c, const uint8_t *frame, size_t le
     memcpy(out, frame, 4); /* transaction id, protocol id */
     out[6] = unit;
     if (unit != device->unit && unit != 0) return 0;
-    if ((function == 3 || function == 4) && length >= 12) {
+    if (function == 3 && length >= 12) {
         uint16_t address = (uint16_t)(frame[8] << 8 | frame[9]);
         uint16_t count = (uint16_t)(frame[10] << 8 | frame[11]);
-        if (count >= 1 && count <= 125 && (uint32_t)address + count <= n_registers) {
+        if (count < 1 || count > 125) {
+            out[8] = 3; /* illegal data value */
+        } else if ((uint32_t)address + count <= n_registers) {
             const uint8_t *image =
                 images + (((size_t)c->device * n_frames + current_frame()) * n_registers + address) * 2;
             out[4] = 0;
@@ -136,8 +154,11 @@ static size_t answer(const struct connection *c, const uint8_t *frame, size_t le
             out[8] = (uint8_t)(2 * count);
             memcpy(out + 9, image, 2 * (size_t)count);
             return 9 + 2 * (size_t)count;
+        } else {
+            out[8] = 2; /* illegal data address */
         }
-        out[8] = 2; /* illegal data address */
+    } else if (function == 3) {
+        out[8] = 3; /* a read request too short to hold its address and count */
     } else {
         out[8] = 1; /* illegal function */
     }
@@ -180,7 +201,8 @@ int main(int argc, char **argv) {
     int epoll = epoll_create1(0);
     if (epoll < 0) die("epoll_create1");
     struct epoll_event event = {.events = EPOLLIN, .data.u64 = 0};
-    epoll_ctl(epoll, EPOLL_CTL_ADD, 0, &event); /* stdin: 0 means "stdin" */
+    if (epoll_ctl(epoll, EPOLL_CTL_ADD, 0, &event) != 0) /* stdin: 0 means "stdin" */
+        perror("stdin (it cannot be watched: stop this process with a signal)");
     for (uint32_t i = 0; i < n_devices; i++) {
         devices[i].listener = listen_on(devices[i].port);
         event.data.u64 = (uint64_t)i + 1; /* 1..n: a listener */

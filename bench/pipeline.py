@@ -29,7 +29,7 @@ Per site (bench/_pipeline_sites.py lists them), one run:
    times; latency = subscriber arrival - crossing (same clock), and processing =
    arrival - the event's ``ts`` (the acquisition time of the poll that saw it);
 5. prints per site: points/s (good polls x points of the device), polls/s, overruns/s,
-   late/s (polls started less than half a period late, not skipped), edge cores, points
+   late/s (polls started at most half a period late, not skipped), edge cores, points
    per CPU-second, edge RSS (and its peak), simulator cores (the busiest process, and
    all), ``busy`` (the whole machine's CPU share), ``steal`` (the share the hypervisor
    gave to other guests), ``runq`` (seconds per second the edge's event-loop thread

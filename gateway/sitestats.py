@@ -24,7 +24,7 @@ class DeviceSnapshot:
     polls: int
     failures: int
     overruns: int
-    late: int = 0  # polls started after their slot (less than half a period)
+    late: int  # polls started after their slot, by at most half a period
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class SiteStats:
 
     @property
     def overruns(self) -> int:
-        """Polls skipped because the previous one was still running."""
+        """Poll slots skipped: the poll before ended more than half a period after them."""
         return sum(d.overruns for d in self.devices.values())
 
     def degraded(self) -> list[str]:

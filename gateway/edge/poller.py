@@ -3,10 +3,11 @@
 Design choices, each from a peer's bug report:
 - polls run on a fixed time grid; a poll that overruns its period skips the missed
   slots and counts them (a popular Python gateway queues them and grows without bound),
-  unless it ended less than ``LATE_START`` of a period after the next slot: then the
-  next poll starts at once, counted as late, and its time still continues the
-  detector's grid (edge_core's jitter rule). At 100 Hz a stall of a few ms (a busy
-  tick, a VM's stolen time) had cost a sample of every device in the tick;
+  unless it started on time and ended at most ``LATE_START`` of a period after the next
+  slot: then the next poll starts at once, counted as late, and its time still continues
+  the detector's grid (edge_core's jitter rule). At 100 Hz a stall of a few ms (a busy
+  tick, a VM's stolen time) had cost a sample of every device in the tick; a device too
+  slow for its period still skips every other slot and counts the overruns;
 - the grid is the wall clock's, at one of a few phases: devices sharing a phase poll at
   the same instants, so one loop wake-up, one outbox transaction and one MQTT batch serve
   them all and their windows close together (bench/pipeline.py: 1.6-1.9x the points per
@@ -54,9 +55,10 @@ log = logging.getLogger(__name__)
 
 SampleSink = Callable[[PollSample], None]
 ILLEGAL_DATA_ADDRESS = 2
-# Slots keep this fraction of a period away from the wall clock's grid lines, so a poll's
-# timestamp never lands on the wrong side of a window boundary, even with the wall clock
-# slewed a little by NTP against the loop's monotonic clock.
+# Slots keep this fraction of a period away from the wall clock's grid lines, so a poll on
+# time never lands on the wrong side of a window boundary, even with the wall clock slewed
+# a little by NTP against the loop's monotonic clock. (A late poll's acquisition time may:
+# its window is chosen by the detector's grid time, which the late poll continues.)
 SLOT_MARGIN = 0.1
 # Devices per phase. A tick's devices answer together and are handled in one burst, with
 # warm caches: on this VM a poll of a 1 s device cost ~500 us of CPU with 10 a phase, ~425
@@ -190,6 +192,7 @@ class DevicePoller:
         loop = asyncio.get_running_loop()
         interval = self.device.config.poll_interval_s
         next_slot = loop.time() + until_next_slot(self._clock(), interval, phase)
+        started_late = False
         while stop is None or not stop.is_set():
             delay = next_slot - loop.time()
             if delay > 0:
@@ -198,12 +201,15 @@ class DevicePoller:
             await self.poll_once()
             next_slot += interval
             behind = loop.time() - next_slot
-            if behind > LATE_START * interval:
+            # Late once, after a poll that started on time (a stall): keep the sample. A
+            # late poll that ends late again is a device too slow for its period: skip.
+            started_late = 0 < behind <= LATE_START * interval and not started_late
+            if started_late:
+                self.stats.late_starts += 1
+            elif behind > 0:
                 missed = math.floor(behind / interval) + 1
                 self.stats.overruns += missed
                 next_slot += missed * interval
-            elif behind > 0:
-                self.stats.late_starts += 1
 
     async def poll_once(self) -> PollSample:
         """One poll: read every planned block, decode, emit one sample."""

@@ -3,8 +3,8 @@
 The C device farm of bench/pipeline.py answers from register images computed with the
 simulator's scenario engine and encoders (bench/_pipeline_responder.py). Polled over
 real sockets by the edge's own link and poller, every point reads the simulator's value
-of one noise tick, as float32; a read past the image gets exception 2; closing its
-stdin ends it.
+of one noise tick, as float32; a read past the image gets exception 2, input registers
+(not in the image) exception 1; closing its stdin ends it.
 """
 
 from __future__ import annotations
@@ -69,16 +69,20 @@ async def test_the_responder_serves_the_simulators_readings(
         engine = ScenarioEngine(site, "normal", 0)
         for device in site.devices:
             poller = DevicePoller(device, open_link(device), lambda _: None)
+            before = int(time.time() / NOISE_TICK_S)
             sample = await poller.poll_once()
-            tick = int(time.time() / NOISE_TICK_S)
+            after = int(time.time() / NOISE_TICK_S)
             assert sample.good, poller.stats.last_error
-            candidates = [(tick + d) % responder.FRAMES for d in (-1, 0, 1)]
+            candidates = [k % responder.FRAMES for k in range(before, after + 1)]
             assert any(
                 np.array_equal(sample.values, _frame_values(device, engine, k)) for k in candidates
             ), (device.name, sample.values)
             with pytest.raises(DeviceExceptionResponse) as refused:
                 await poller.link.read_raw(Table.HOLDING, 120, 10, device.config.unit, 0.0)
             assert refused.value.code == 2
+            with pytest.raises(DeviceExceptionResponse) as refused:
+                await poller.link.read_raw(Table.INPUT, 0, 10, device.config.unit, 0.0)
+            assert refused.value.code == 1
             poller.link.close()
         assert process.stdin is not None
         process.stdin.close()
@@ -86,5 +90,6 @@ async def test_the_responder_serves_the_simulators_readings(
     finally:
         process.kill()
         process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+        for stream in (process.stdin, process.stdout):
+            if stream is not None:
+                stream.close()

@@ -241,7 +241,7 @@ int main(int argc, char **argv) {
                     continue;
                 }
                 c->used += (size_t)got;
-                if (!serve(c) || c->used == BUFFER) drop(epoll, c);
+                if (!serve(c)) drop(epoll, c); /* what is left is under one frame */
             }
         }
     }

@@ -89,6 +89,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from gateway.config import Site, load_site  # noqa: E402
 from gateway.timeutil import parse_ts  # noqa: E402
 from tests.harness import Mosquitto  # noqa: E402
 
@@ -101,10 +102,8 @@ CUE_LEAD_S = 5.0  # the cue is 5 s into the cycle: the rise starts at once
 START_TIMEOUT_S = 60.0
 
 
-def _points_of(site_path: Path) -> dict[str, int]:
-    from gateway.config import load_site  # noqa: PLC0415
-
-    return {d.name: len(d.points) for d in load_site(site_path).devices}
+def _points_of(site: Site) -> dict[str, int]:
+    return {d.name: len(d.points) for d in site.devices}
 
 
 def _hwm_mb(pid: int) -> float:
@@ -143,7 +142,8 @@ def run_site(
     responder = args.sim == "c"
     shards = _shards(spec, args.sim_procs)
     site_path, shard_paths = write_site(spec, folder, shards, gas_only=responder)
-    points = _points_of(site_path)
+    site = load_site(site_path)
+    points = _points_of(site)
     crossings = leak_crossings(site_path) if spec.gas else {}
     result = SiteResult(spec, sim_procs=len(shard_paths) + responder, pinned=args.pin)
     children: list[Child] = []
@@ -156,7 +156,7 @@ def run_site(
             sim = Child(f"simulator {k}", command, folder / f"sim-{k}.log", stdout_pipe=True)
             children.append(sim)
         if responder:
-            children.append(_start_responder(site_path, folder, args.pin))
+            children.append(_start_responder(site, folder, args.pin))
         for sim in children:
             sim.wait_line("READY", timeout=START_TIMEOUT_S)
         watcher = Watcher(broker, spec.name)
@@ -188,11 +188,8 @@ def run_site(
     return result
 
 
-def _start_responder(site_path: Path, folder: Path, pin: bool) -> Child:
+def _start_responder(site: Site, folder: Path, pin: bool) -> Child:
     """bench/modbus_responder.c serving every device but the gas detector."""
-    from gateway.config import load_site  # noqa: PLC0415
-
-    site = load_site(site_path)
     frames = folder / "frames.bin"
     write_frames(site, [d for d in site.devices if d.name != GAS_DEVICE], frames)
     command = [str(build_responder()), str(frames)]

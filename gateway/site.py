@@ -134,7 +134,7 @@ class EdgeSite:
                 polls=p.stats.polls,
                 failures=p.stats.failures,
                 overruns=p.stats.overruns,
-                late=p.stats.late_starts,
+                late=p.stats.late,
             )
             for name, p in self.agent.pollers.items()
         }

@@ -205,7 +205,7 @@ class DevicePoller:
             # late poll that ends late again is a device too slow for its period: skip.
             started_late = 0 < behind <= LATE_START * interval and not started_late
             if started_late:
-                self.stats.late_starts += 1
+                self.stats.late += 1
             elif behind > 0:
                 missed = math.floor(behind / interval) + 1
                 self.stats.overruns += missed

@@ -50,7 +50,7 @@ class DeviceStats:
     ok: int = 0
     failures: int = 0
     overruns: int = 0
-    late_starts: int = 0  # polls started after their slot by at most LATE_START of a period
+    late: int = 0  # polls started after their slot by at most LATE_START of a period
     reconnects: int = 0
     reads: int = 0
     consecutive_failures: int = 0

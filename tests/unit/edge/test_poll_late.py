@@ -78,7 +78,7 @@ async def test_a_stall_keeps_its_sample_a_slow_device_still_overruns() -> None:
     # poll 1 (late) ends 0.05 s after slot 2: a late poll late again skips slot 2;
     # poll 2 is quick; poll 3 ends 0.4 s (4/5 of a period) after slot 5: slot 5 skipped.
     poller, offsets = await _starts([0.6, 0.45, 0.05, 0.9], 5)
-    assert poller.stats.late_starts == 1
+    assert poller.stats.late == 1
     assert poller.stats.overruns == 2
     assert 0.6 <= offsets[1] < 0.6 + TOLERANCE_S  # at once, not at slot 2
     for got, slot in zip(offsets[2:], (3, 4, 6), strict=True):
@@ -91,4 +91,4 @@ async def test_the_lag_never_grows_past_half_a_period() -> None:
     slots = [round(t / PERIOD_S) for t in offsets]
     for got, slot in zip(offsets, slots, strict=True):
         assert got - slot * PERIOD_S <= PERIOD_S / 2 + TOLERANCE_S, offsets
-    assert poller.stats.late_starts == 3 and poller.stats.overruns >= 2, poller.stats
+    assert poller.stats.late == 3 and poller.stats.overruns >= 2, poller.stats

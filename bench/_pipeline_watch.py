@@ -14,12 +14,14 @@ import math
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import paho.mqtt.client as mqtt
 import psutil
 from _pipeline_sites import ENTERPRISE
+from _pipeline_steal import WindowCount
 from paho.mqtt.enums import CallbackAPIVersion
 
 if TYPE_CHECKING:
@@ -52,6 +54,7 @@ class Watcher:
         self.statuses: list[Sample] = []
         self.alarms: list[tuple[float, dict[str, Any]]] = []
         self.telemetry: list[float] = []
+        self.windows: list[WindowCount] = []
         self.lock = threading.Lock()
         self._ready = threading.Event()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"pipeline-{site}")
@@ -72,8 +75,11 @@ class Watcher:
         now = time.time()
         topic = message.topic[len(self.prefix) + 1 :]
         if topic.endswith("/telemetry"):
+            window = _window_count(message.payload)
             with self.lock:
                 self.telemetry.append(now)
+                if window is not None:
+                    self.windows.append(window)
         elif topic.startswith("alarm/"):
             with self.lock:
                 self.alarms.append((now, json.loads(message.payload)))
@@ -101,6 +107,17 @@ class Watcher:
             self.client.disconnect()
         with contextlib.suppress(Exception):
             self.client.loop_stop()
+
+
+def _window_count(payload: bytes | bytearray) -> WindowCount | None:
+    """The window's device, start, length and most samples of a point (None: unreadable)."""
+    try:
+        body = json.loads(payload)
+        start = datetime.fromisoformat(body["ts"].replace("Z", "+00:00")).timestamp()
+        counts = [int(p["count"]) for p in body["points"].values()]
+        return WindowCount(str(body["device"]), start, float(body["window_s"]), max(counts))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def cpu_s(proc: psutil.Process | None) -> float:

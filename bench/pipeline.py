@@ -70,7 +70,7 @@ from types import FrameType
 from typing import Any
 
 import psutil
-from _pipeline_report import SiteResult, print_summary, print_table
+from _pipeline_report import SiteResult, print_missed, print_summary, print_table
 from _pipeline_responder import build_responder, write_frames
 from _pipeline_sites import (
     GAS_DEVICE,
@@ -80,6 +80,7 @@ from _pipeline_sites import (
     leak_crossings,
     write_site,
 )
+from _pipeline_steal import StealSeconds, missed_samples
 from _pipeline_watch import Sample, Watcher, busy_share, steal_share
 from latency import Child  # bench/ is on sys.path: run as a script
 
@@ -135,7 +136,11 @@ def _shards(spec: SiteSpec, asked: int | None) -> int:
 
 
 def run_site(
-    spec: SiteSpec, args: argparse.Namespace, broker: Mosquitto, workdir: Path
+    spec: SiteSpec,
+    args: argparse.Namespace,
+    broker: Mosquitto,
+    workdir: Path,
+    steal: StealSeconds,
 ) -> SiteResult:
     """Start the simulators and the edge for one site, measure one window, stop them."""
     folder = workdir / spec.name
@@ -168,6 +173,12 @@ def run_site(
             with contextlib.suppress(OSError):
                 os.sched_setaffinity(edge.proc.pid, {1})
         _measure(spec, args, watcher, children, points, crossings, result)
+        with watcher.lock:
+            received = list(watcher.windows)
+        # windows that closed at least a second before the end status have all arrived
+        result.missed = missed_samples(
+            received, spec.poll_s, steal, result.start, result.start + result.seconds - 1.0
+        )
         result.hwm_mb = _hwm_mb(edge.proc.pid)
     finally:
         for child in reversed(children):
@@ -266,6 +277,7 @@ def _figures(start: Sample, end: Sample, points: dict[str, int], result: SiteRes
         overruns += now["overruns"] - before.get("overruns", 0)
         late += now.get("late", 0) - before.get("late", 0)
         good_points += (n_polls - n_failed) * points.get(name, 0)
+    result.start = start.arrival
     result.seconds = seconds
     result.points_per_s = good_points / seconds
     result.polls_per_s = polls / seconds
@@ -389,15 +401,17 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="pipeline-bench-"))
     results: list[SiteResult] = []
     broker: Mosquitto | None = None
+    steal = StealSeconds()
     try:
         broker = Mosquitto(workdir / "mosquitto").start()
         for name in args.sites.split(","):
-            results.append(run_site(SITES[name], args, broker, workdir))
+            results.append(run_site(SITES[name], args, broker, workdir, steal))
             print(f"(done: {name})", file=sys.stderr, flush=True)
     except BaseException:
         print(f"(bench files and logs kept in {workdir})", file=sys.stderr)
         raise
     finally:
+        steal.stop()
         if broker is not None:
             broker.stop()
     load_end = os.getloadavg()
@@ -411,6 +425,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {r.spec.name:<14} {r.spec.label()}")
     print()
     print_table(results)
+    print_missed(results)
     print_summary(results)
     print("\nEdge memory by import (fresh interpreter; the RSS column adds the site's own state):")
     here = Path(__file__).resolve().parent

@@ -4,10 +4,16 @@ Design choices, each from a peer's bug report:
 - polls run on a fixed time grid; a poll that overruns its period skips the missed
   slots and counts them (a popular Python gateway queues them and grows without bound),
   unless it started on time and ended at most ``LATE_START`` of a period after the next
-  slot: then the next poll starts at once, counted as late, and its time still continues
-  the detector's grid (edge_core's jitter rule). At 100 Hz a stall of a few ms (a busy
+  slot: then the next poll starts at once, counted as late. At 100 Hz a stall of a few ms (a busy
   tick, a VM's stolen time) had cost a sample of every device in the tick; a device too
   slow for its period still skips every other slot and counts the overruns;
+- a poll of the slot right after the last poll's (none skipped) is marked
+  ``PollSample.continues``: its sample continues the detector's grid at that slot, however
+  late it was read (within a period). Without it, edge_core's rule re-anchored the grid at
+  a poll read over half a period late (a late start, a wake-up held up by the VM, a loop
+  clock that on uvloop is milliseconds cached per loop turn), and the telemetry window
+  it left lost a sample to the next: at 100 Hz a few a minute (bench/README.md, "Seventh
+  pass");
 - the grid is the wall clock's, at one of a few phases: devices sharing a phase poll at
   the same instants, so one loop wake-up, one outbox transaction and one MQTT batch serve
   them all and their windows close together (bench/pipeline.py: 1.6-1.9x the points per
@@ -75,8 +81,9 @@ TICK_GROUP = 10
 TICK_GROUP_SLOW = 25
 SLOW_POLL_S = 0.5
 TICK_SLACK = 0.2
-# A poll this late (in periods) is still run late rather than skipped: edge_core's
-# JITTER, so its sample continues the grid. A later one would re-anchor it anyway.
+# A poll ending this late (in periods) after the next slot starts that slot's poll late
+# rather than skipping it: edge_core's JITTER, so the lag stays within the jitter a
+# detector absorbs anyway.
 LATE_START = JITTER
 
 
@@ -192,30 +199,36 @@ class DevicePoller:
         loop = asyncio.get_running_loop()
         interval = self.device.config.poll_interval_s
         next_slot = loop.time() + until_next_slot(self._clock(), interval, phase)
-        started_late = False
+        started_late = continues = False
         while stop is None or not stop.is_set():
             delay = next_slot - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
             self.stats.record_start(loop.time())
-            await self.poll_once()
+            await self.poll_once(continues=continues)
             next_slot += interval
             behind = loop.time() - next_slot
             # Late once, after a poll that started on time (a stall): keep the sample. A
             # late poll that ends late again is a device too slow for its period: skip.
             started_late = 0 < behind <= LATE_START * interval and not started_late
+            continues = True
             if started_late:
                 self.stats.late += 1
             elif behind > 0:
                 missed = math.floor(behind / interval) + 1
                 self.stats.overruns += missed
                 next_slot += missed * interval
+                continues = False
 
-    async def poll_once(self) -> PollSample:
-        """One poll: read every planned block, decode, emit one sample."""
+    async def poll_once(self, *, continues: bool = False) -> PollSample:
+        """One poll: read every planned block, decode, emit one sample.
+
+        ``continues``: the poll of the slot right after the last poll's
+        (PollSample.continues).
+        """
         self.stats.polls += 1
         if not self.link.connected and not await self._try_connect():
-            return self._emit(self._clock(), None, Quality.COMM)
+            return self._emit(self._clock(), None, Quality.COMM, continues)
         values = self._nan_values.copy()
         quality = self._good_quality.copy()
         ts = self._clock()
@@ -243,7 +256,7 @@ class DevicePoller:
             else:
                 self._decode_short(request, payload, values, quality)
         self._account(failed)
-        return self._emit(ts, values, quality)
+        return self._emit(ts, values, quality, continues)
 
     @staticmethod
     def _decode_short(
@@ -334,13 +347,17 @@ class DevicePoller:
         log.log(level, "Device %s poll failed: %s", self.device.name, error)
 
     def _emit(
-        self, ts: float, values: np.ndarray | None, quality: np.ndarray | Quality
+        self,
+        ts: float,
+        values: np.ndarray | None,
+        quality: np.ndarray | Quality,
+        continues: bool,
     ) -> PollSample:
         if values is None:
             values = np.full(self._n, np.nan, dtype=np.float32)
         if isinstance(quality, Quality):
             quality = np.full(self._n, int(quality), dtype=np.uint8)
-        sample = PollSample(self.device.name, ts, values, quality)
+        sample = PollSample(self.device.name, ts, values, quality, continues)
         try:
             self.sink(sample)
         except Exception:  # whatever breaks downstream, this device keeps being polled

@@ -35,6 +35,9 @@ class PollSample:
     ts: float  # acquisition time, seconds since the epoch (UTC)
     values: npt.NDArray[np.float32]
     quality: npt.NDArray[np.uint8]
+    # The poll of the slot right after the previous poll's, none skipped (the poller's
+    # grid): it continues the detector's grid however late it was read, within a period.
+    continues: bool = False
 
     @property
     def good(self) -> bool:

@@ -152,3 +152,21 @@ def test_a_latch_reset_sees_the_samples_still_waiting_for_their_block() -> None:
     transitions, windows = detector.feed(_sample(T0 + 0.03, 1.0))
     assert not transitions and not windows
     assert detector._pending == [(T0 + 0.03, detector._pending[0][1])]
+
+
+@pytest.mark.parametrize("continues", [True, False])
+def test_a_late_poll_of_the_next_slot_keeps_the_grid(continues: bool) -> None:
+    # Polls at half past each second; the poll of slot 7 is read 0.55 s after its slot,
+    # more than edge_core's jitter. Marked by the poller as the poll of the slot after the
+    # last one's, it continues the grid and every 5 s window holds its 5 samples.
+    # Unmarked, it re-anchors the grid past the slot and the window it left is short.
+    detector = DeviceDetector(_device())
+    windows = []
+    for k in range(21):
+        ts = T0 + k + 0.5 + (0.55 if k == 7 else 0.0)
+        sample = _sample(ts, 0.5 * k)  # rising, so every window is reported
+        marked = PollSample(sample.device, ts, sample.values, sample.quality, continues)
+        _, closed = detector.feed(marked)
+        windows += [(w.start - T0, w.points[0].count) for w in closed]
+    complete = [(0.0, 5), (5.0, 5), (10.0, 5), (15.0, 5)]
+    assert (windows == complete) is continues, windows

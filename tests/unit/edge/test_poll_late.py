@@ -1,8 +1,9 @@
 """A poll that ends a little after the next slot starts the next one late, not skipped.
 
 If it started on time and ends at most half a period after the next slot, the next poll
-starts at once and is counted as ``late``: the sample is kept and its time still
-continues the detector's grid (edge_core's jitter rule, half a period). A late poll that
+starts at once and is counted as ``late``: the sample is kept and, like every poll of
+the slot after the last poll's, marked ``continues``: it continues the detector's grid
+at that slot (tests/unit/edge/test_detection.py). A late poll that
 ends late again, or any poll that ends more than half a period late, skips the missed
 slots and counts them as overruns: the lag never grows past half a period, nothing
 queues, and a device too slow for its period still shows its overruns. A real event
@@ -55,8 +56,10 @@ def _device() -> Device:
     return Device(config, profile, profile.points)
 
 
-async def _starts(durations: list[float], count: int) -> tuple[DevicePoller, list[float]]:
-    samples: list[PollSample] = []
+async def _starts(
+    durations: list[float], count: int, samples: list[PollSample] | None = None
+) -> tuple[DevicePoller, list[float]]:
+    samples = [] if samples is None else samples
     poller = DevicePoller(_device(), SlowLink(durations), samples.append)  # type: ignore[arg-type]
     stop = asyncio.Event()
     task = asyncio.create_task(poller.run(stop))
@@ -77,7 +80,10 @@ async def test_a_stall_keeps_its_sample_a_slow_device_still_overruns() -> None:
     # poll 0 ends 0.1 s after slot 1: poll 1 starts at once (late);
     # poll 1 (late) ends 0.05 s after slot 2: a late poll late again skips slot 2;
     # poll 2 is quick; poll 3 ends 0.4 s (4/5 of a period) after slot 5: slot 5 skipped.
-    poller, offsets = await _starts([0.6, 0.45, 0.05, 0.9], 5)
+    samples: list[PollSample] = []
+    poller, offsets = await _starts([0.6, 0.45, 0.05, 0.9], 5, samples)
+    # the polls of slots 1 and 4 continue the grid; those after a skipped slot do not
+    assert [s.continues for s in samples[:5]] == [False, True, False, True, False]
     assert poller.stats.late == 1
     assert poller.stats.overruns == 2
     assert 0.6 <= offsets[1] < 0.6 + TOLERANCE_S  # at once, not at slot 2

@@ -17,6 +17,8 @@ ROW = re.compile(
     r"(?P<late>[\d.]+)\s+(?P<fail>\d+)\s+(?P<cores>\d+\.\d+)\s+(?P<ptscpu>[\d,]+)\s+(?P<rss>\d+)\s",
     re.MULTILINE,
 )
+# seconds/windows/missed for no stolen time and four steal levels, then unjudged windows
+MISSED = re.compile(r"^quick((?:\s+\d+/[\d,]+/[\d,]+){5})\s+(?P<unjudged>[\d,]+)$", re.MULTILINE)
 LATENCY = re.compile(r"alarm latency p99 (?P<p99>\d+) ms \(n (?P<n>\d+);")
 
 
@@ -36,6 +38,13 @@ def test_quick_bench_measures_the_whole_pipeline() -> None:
     assert int(row["fail"]) <= 2, stdout
     for name in ("cores", "ptscpu", "rss"):
         assert bench_number(row[name]) > 0, f"{name} is zero in: {row.group(0)}"
+    # Every window received in the measurement is judged by the stolen time of its seconds.
+    missed = MISSED.search(stdout)
+    assert missed is not None, stdout
+    cells = [[bench_number(x) for x in cell.split("/")] for cell in missed.group(1).split()]
+    seconds, windows = sum(c[0] for c in cells), sum(c[1] for c in cells)
+    assert seconds >= 8 and windows >= 2 * seconds, stdout  # 3 devices, 1 s windows
+    assert bench_number(missed["unjudged"]) <= 3, stdout
     latency = LATENCY.search(stdout)
     assert latency is not None, stdout
     assert int(latency["n"]) >= 1 and int(latency["p99"]) > 0, stdout

@@ -7,6 +7,7 @@ latency" lines; each verdict prints the measured figure and its ratio to the tar
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 
 from _pipeline_sites import SiteSpec
@@ -27,6 +28,7 @@ LATENCY_MARGIN_S = 0.2
 # "No overruns" is judged on the windows of seconds the hypervisor took no CPU time in
 # (bench/_pipeline_steal.py); fewer such seconds than this in a run judge nothing.
 MIN_CLEAN_SECONDS = 5
+CLEAN_MISSES_SHOWN = 10
 
 
 @dataclass
@@ -124,6 +126,17 @@ def print_missed(results: list[SiteResult]) -> None:
             + " ".join(f"{c:>18}" for c in cells)
             + f" {r.missed.windows_unknown:>8,}"
         )
+    for r in results:
+        misses = r.missed.clean_misses
+        if misses:
+            shown = ", ".join(
+                f"{device} {time.strftime('%H:%M:%S', time.gmtime(start))} -{n}"
+                for device, start, n in misses[:CLEAN_MISSES_SHOWN]
+            )
+            extra = len(misses) - CLEAN_MISSES_SHOWN
+            more = f" (+{extra} more)" if extra > 0 else ""
+            label = "windows short of samples without stolen time (UTC)"
+            print(f"{r.spec.name}: {label}: {shown}{more}")
 
 
 def _verdict(ok: bool) -> str:

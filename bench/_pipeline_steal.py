@@ -12,7 +12,9 @@ window lacks, and :class:`StealSeconds` samples the machine's stolen CPU time at
 whole wall-clock second. A sample missed in a second without stolen time is the edge's own
 (or the simulator's); one missed while the hypervisor held a CPU may be the machine's. The
 breakdown by how much was stolen shows whether the misses follow the stolen time.
-/proc/stat counts in ticks of 10 ms, so "no stolen time" means under one tick on every CPU.
+/proc/stat counts in ticks of 10 ms, so "no stolen time" means under half a tick on the
+whole machine, in the window's seconds and the one after (stolen time is accounted when the
+virtual CPU runs again).
 """
 
 from __future__ import annotations
@@ -84,6 +86,9 @@ class MissedSamples:
         ]
     )
     windows_unknown: int = 0  # windows of seconds the sampler did not cover
+    # (device, window start, samples missed) of the windows missing samples without any
+    # stolen time: the edge's own misses (or the simulator's), to look into
+    clean_misses: list[tuple[str, float, int]] = field(default_factory=list)
 
     @property
     def clean(self) -> StealBucket:
@@ -157,22 +162,36 @@ class StealShares(Protocol):
 def missed_samples(
     windows: list[WindowCount], poll_s: float, steal: StealShares, start: float, end: float
 ) -> MissedSamples:
-    """Judge every window lying inside ``[start, end]`` by the most stolen of its seconds."""
+    """Judge every window lying inside ``[start, end]`` by the most stolen of its seconds.
+
+    A second counts with the stolen time of the next one too: the guest accounts stolen
+    time when its virtual CPU runs again, so a stall across a whole second's end shows in
+    the next second while the slots it cost lie in both.
+    """
     out = MissedSamples()
     for second in range(math.ceil(start), math.floor(end)):
-        share = steal.share(second)
+        share = _stolen_around(steal, range(second, second + 1))
         if share is not None:
             out.bucket(share).seconds += 1
     for window in windows:
         if window.start < start or window.start + window.window_s > end:
             continue
         seconds = range(math.floor(window.start), math.ceil(window.start + window.window_s))
-        shares = [steal.share(s) for s in seconds]
-        known = [s for s in shares if s is not None]
-        if len(known) < len(shares) or not known:
+        share = _stolen_around(steal, seconds)
+        if share is None:
             out.windows_unknown += 1
             continue
-        bucket = out.bucket(max(known))
+        bucket = out.bucket(share)
+        missed = max(0, round(window.window_s / poll_s) - window.count)
         bucket.windows += 1
-        bucket.missed += max(0, round(window.window_s / poll_s) - window.count)
+        bucket.missed += missed
+        if missed and bucket is out.clean:
+            out.clean_misses.append((window.device, window.start, missed))
     return out
+
+
+def _stolen_around(steal: StealShares, seconds: range) -> float | None:
+    """The largest share stolen in ``seconds`` and the second after; None if one is unknown."""
+    shares = [steal.share(s) for s in range(seconds.start, seconds.stop + 1)]
+    known = [s for s in shares if s is not None]
+    return max(known) if known and len(known) == len(shares) else None

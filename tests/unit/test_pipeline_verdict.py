@@ -52,22 +52,24 @@ def test_missing_samples_are_split_by_the_stolen_time_of_their_seconds(
     window = steal.WindowCount
     received = [
         window("d1", 99.0, 1.0, 90),  # before the measurement: not judged
-        window("d1", 100.0, 1.0, 100),  # no stolen time, nothing missed
+        window("d1", 100.0, 1.0, 100),  # no stolen time in it or the next second
         window("d2", 100.0, 1.0, 100),
-        window("d1", 101.0, 1.0, 97),  # 3 % of the machine stolen: 3 missed
-        window("d1", 102.0, 1.0, 99),  # no stolen time, yet 1 missed: the edge's own
-        window("d1", 103.0, 1.0, 98),  # the sampler missed this second: unjudged
-        window("d1", 104.0, 1.0, 100),  # ends after the measurement: not judged
+        window("d1", 101.0, 1.0, 99),  # the next second was stolen from: a stall across
+        window("d1", 102.0, 1.0, 97),  # its end is accounted there; 3 % of the machine
+        window("d1", 103.0, 1.0, 98),  # no stolen time, yet 2 missed: the edge's own
+        window("d1", 104.0, 1.0, 100),  # the sampler missed the next second: unjudged
+        window("d1", 106.0, 1.0, 100),  # ends after the measurement: not judged
     ]
-    shares = FixedSteal({99: 0.0, 100: 0.0, 101: 0.03, 102: 0.0, 104: 0.3})
-    missed = steal.missed_samples(received, 0.01, shares, 99.5, 104.5)
+    shares = FixedSteal({100: 0.0, 101: 0.0, 102: 0.03, 103: 0.0, 104: 0.0, 106: 0.3})
+    missed = steal.missed_samples(received, 0.01, shares, 99.5, 106.5)
     assert [(b.seconds, b.windows, b.missed) for b in missed.buckets] == [
-        (2, 3, 1),  # seconds 100 and 102
+        (2, 3, 2),  # seconds 100 and 103
         (0, 0, 0),
-        (1, 1, 3),  # second 101
+        (2, 2, 4),  # seconds 101 and 102
         (0, 0, 0),
-        (0, 0, 0),  # second 104 lies past the end
+        (0, 0, 0),  # second 106 lies past the end
     ]
+    assert missed.clean_misses == [("d1", 103.0, 2)]
     assert missed.windows_unknown == 1
     assert [b.label for b in missed.buckets] == [
         "none",

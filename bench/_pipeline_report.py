@@ -29,6 +29,7 @@ LATENCY_MARGIN_S = 0.2
 # (bench/_pipeline_steal.py); fewer such seconds than this in a run judge nothing.
 MIN_CLEAN_SECONDS = 5
 CLEAN_MISSES_SHOWN = 10
+MAX_UNJUDGED = 0.1  # more windows than this share unjudged (sampler gaps): judge nothing
 
 
 @dataclass
@@ -113,7 +114,8 @@ def print_missed(results: list[SiteResult]) -> None:
     print(
         "\nSamples missing from the telemetry windows received (each should hold window / poll"
         " samples of a point),\nby the share of the machine the hypervisor took (/proc/stat"
-        " steal, 10 ms ticks) in the window's most-stolen second: seconds / windows / missed"
+        " steal, 10 ms ticks) in the most-stolen of the window's seconds and the next:"
+        " seconds / windows / missed"
     )
     labels = [b.label for b in MissedSamples().buckets]
     header = f"{'site':<14} " + " ".join(f"{label:>18}" for label in labels) + f" {'unjudged':>8}"
@@ -127,6 +129,11 @@ def print_missed(results: list[SiteResult]) -> None:
             + f" {r.missed.windows_unknown:>8,}"
         )
     for r in results:
+        if r.missed.windows_overfull:
+            print(
+                f"{r.spec.name}: {r.missed.windows_overfull} windows held more samples than"
+                " window / poll"
+            )
         misses = r.missed.clean_misses
         if misses:
             shown = ", ".join(
@@ -188,8 +195,12 @@ def print_summary(results: list[SiteResult]) -> None:
 def _print_no_overruns(r: SiteResult, note: str) -> None:
     """The 100 Hz "no overruns" verdict: judged where the hypervisor left the CPU alone."""
     clean, stolen = r.missed.clean, r.missed.stolen
-    ok = clean.seconds >= MIN_CLEAN_SECONDS and clean.missed == 0
+    judged = sum(b.windows for b in r.missed.buckets)
+    covered = r.missed.windows_unknown <= MAX_UNJUDGED * (judged + r.missed.windows_unknown)
+    ok = clean.seconds >= MIN_CLEAN_SECONDS and clean.missed == 0 and covered
     too_few = "" if clean.seconds >= MIN_CLEAN_SECONDS else ", too few to judge"
+    if not covered:
+        too_few += f", {r.missed.windows_unknown:,} windows unjudged"
     print(
         f"{_verdict(ok)}  {r.spec.name}: {clean.missed} samples missed in the "
         f"{clean.windows:,} windows of the {clean.seconds} s without stolen CPU time "

@@ -20,6 +20,7 @@ virtual CPU runs again).
 from __future__ import annotations
 
 import math
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ __all__ = [
 ]
 
 TICK_S = 0.01  # /proc/stat's unit (USER_HZ 100)
+LATE_SAMPLE_S = 0.25  # a sample taken later than this after its second bounds nothing
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ class MissedSamples:
         ]
     )
     windows_unknown: int = 0  # windows of seconds the sampler did not cover
+    windows_overfull: int = 0  # windows with more samples than window / poll
     # (device, window start, samples missed) of the windows missing samples without any
     # stolen time: the edge's own misses (or the simulator's), to look into
     clean_misses: list[tuple[str, float, int]] = field(default_factory=list)
@@ -117,13 +120,21 @@ class StealSeconds:
         self._thread.start()
 
     def _run(self) -> None:
+        try:
+            self._sample_seconds()
+        except (OSError, psutil.Error) as exc:  # every later second stays unjudged: say why
+            print(f"steal sampler stopped: {exc}", file=sys.stderr, flush=True)
+
+    def _sample_seconds(self) -> None:
         last: tuple[int, float] | None = None
         while not self._stop.is_set():
             self._stop.wait(math.floor(time.time()) + 1 - time.time())
             now = time.time()
             second, stolen = math.floor(now), _steal_s()
+            if last is not None and second == last[0]:
+                continue  # woke just before the second (the wait rounds): wait again
             # A sample taken late (this thread held up) cannot bound its second: skip it.
-            if now - second > 0.1:
+            if now - second > LATE_SAMPLE_S:
                 last = None
                 continue
             if last is not None and second == last[0] + 1:
@@ -182,7 +193,9 @@ def missed_samples(
             out.windows_unknown += 1
             continue
         bucket = out.bucket(share)
-        missed = max(0, round(window.window_s / poll_s) - window.count)
+        expected = round(window.window_s / poll_s)
+        out.windows_overfull += window.count > expected  # a grid bug if ever seen
+        missed = max(0, expected - window.count)
         bucket.windows += 1
         bucket.missed += missed
         if missed and bucket is out.clean:

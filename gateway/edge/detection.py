@@ -161,7 +161,7 @@ class DeviceDetector:
 
     def feed(self, sample: PollSample) -> Results:
         """Take one poll; returns the transitions and windows of every block run now."""
-        t0, continues = self._sample_time(sample.ts, sample.continues)
+        t0, continues = self._sample_time(sample.ts, sample.due)
         if self._pending and not continues:  # a late poll re-anchors: a block of its own
             self._carry(self._run_pending())
         self._pending.append((t0, sample))
@@ -234,19 +234,23 @@ class DeviceDetector:
             ]
         return transitions
 
-    def _sample_time(self, ts: float, on_grid: bool = False) -> tuple[float, bool]:
+    def _sample_time(self, ts: float, due: float) -> tuple[float, bool]:
         # edge_core's one timing rule (grid_start) places every poll: an early or
         # jittered one continues the grid, a late one re-anchors it. The detector then
         # never refuses a poll for its timing, and the alarm keeps the acquisition time.
-        # A poll of the poller's next slot (``on_grid``: PollSample.continues) continues
-        # the grid while it is less than a period late, since the poller says which slot
-        # it is (gateway.edge.poller explains why the rule alone re-anchored it).
+        # The rule is applied to when the poll was due (its slot, from the poller), not
+        # when it was read: on uvloop the loop's clock is milliseconds cached per loop
+        # turn, so a poll may start a millisecond early and anchor the grid early, and a
+        # late start or a wake-up held up by the VM read more than half a period after
+        # it re-anchored the grid; the telemetry window it left lost its last sample to
+        # the next (bench/README.md, "Seventh pass"). A wall-clock step moves the slots
+        # too, so it still re-anchors. Without ``due`` (NaN: samples fed directly) the
+        # read time decides, as before.
         # The mirror is a SampleClock fed exactly like the detector's own, so the two
         # agree to the bit even after millions of polls (no float drift between them).
         # Returns the poll's grid time and whether it continues the grid (False: re-anchored).
         expected = self._grid.expected()
-        on_time = on_grid and ts < expected + self.dt  # False while expected is NaN
-        t0 = expected if on_time else grid_start(ts, expected, self.dt)
+        t0 = grid_start(ts if math.isnan(due) else due, expected, self.dt)
         self._grid.begin(t0, self.dt)
         self._grid.advance(1)
         return t0, t0 == expected

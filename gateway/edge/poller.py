@@ -7,13 +7,11 @@ Design choices, each from a peer's bug report:
   slot: then the next poll starts at once, counted as late. At 100 Hz a stall of a few ms (a busy
   tick, a VM's stolen time) had cost a sample of every device in the tick; a device too
   slow for its period still skips every other slot and counts the overruns;
-- a poll of the slot right after the last poll's (none skipped) is marked
-  ``PollSample.continues``: its sample continues the detector's grid at that slot, however
-  late it was read (within a period). Without it, edge_core's rule re-anchored the grid at
-  a poll read over half a period late (a late start, a wake-up held up by the VM, a loop
-  clock that on uvloop is milliseconds cached per loop turn), and the telemetry window
-  it left lost a sample to the next: at 100 Hz a few a minute (bench/README.md, "Seventh
-  pass");
+- every sample says when its poll was due (``PollSample.due``: the slot's wall-clock
+  time), and the detector places it by that: a poll started late, or woken late by a busy
+  VM, keeps its slot on the detector's grid. Placed by its read time, a poll read over half
+  a period late re-anchored the grid and the telemetry window it left lost a sample to the
+  next: at 100 Hz a few a minute (bench/README.md, "Seventh pass");
 - the grid is the wall clock's, at one of a few phases: devices sharing a phase poll at
   the same instants, so one loop wake-up, one outbox transaction and one MQTT batch serve
   them all and their windows close together (bench/pipeline.py: 1.6-1.9x the points per
@@ -64,7 +62,7 @@ ILLEGAL_DATA_ADDRESS = 2
 # Slots keep this fraction of a period away from the wall clock's grid lines, so a poll on
 # time never lands on the wrong side of a window boundary, even with the wall clock slewed
 # a little by NTP against the loop's monotonic clock. (A late poll's acquisition time may:
-# its window is chosen by the detector's grid time, which the late poll continues.)
+# its window is chosen by the detector's grid time, which is its slot: PollSample.due.)
 SLOT_MARGIN = 0.1
 # Devices per phase. A tick's devices answer together and are handled in one burst, with
 # warm caches: on this VM a poll of a 1 s device cost ~500 us of CPU with 10 a phase, ~425
@@ -82,8 +80,8 @@ TICK_GROUP_SLOW = 25
 SLOW_POLL_S = 0.5
 TICK_SLACK = 0.2
 # A poll ending this late (in periods) after the next slot starts that slot's poll late
-# rather than skipping it: edge_core's JITTER, so the lag stays within the jitter a
-# detector absorbs anyway.
+# rather than skipping it: edge_core's JITTER, so a kept sample is read at most half a
+# period after its slot (the detector places it at its slot: PollSample.due).
 LATE_START = JITTER
 
 
@@ -199,39 +197,38 @@ class DevicePoller:
         loop = asyncio.get_running_loop()
         interval = self.device.config.poll_interval_s
         next_slot = loop.time() + until_next_slot(self._clock(), interval, phase)
-        started_late = continues = False
+        started_late = False
         while stop is None or not stop.is_set():
             delay = next_slot - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
             self.stats.record_start(loop.time())
-            await self.poll_once(continues=continues)
+            await self.poll_once(slot=next_slot)
             next_slot += interval
             behind = loop.time() - next_slot
             # Late once, after a poll that started on time (a stall): keep the sample. A
             # late poll that ends late again is a device too slow for its period: skip.
             started_late = 0 < behind <= LATE_START * interval and not started_late
-            continues = True
             if started_late:
                 self.stats.late += 1
             elif behind > 0:
                 missed = math.floor(behind / interval) + 1
                 self.stats.overruns += missed
                 next_slot += missed * interval
-                continues = False
 
-    async def poll_once(self, *, continues: bool = False) -> PollSample:
+    async def poll_once(self, *, slot: float | None = None) -> PollSample:
         """One poll: read every planned block, decode, emit one sample.
 
-        ``continues``: the poll of the slot right after the last poll's
-        (PollSample.continues).
+        ``slot``: the loop time the poll was due at, if on a grid (``PollSample.due``).
         """
         self.stats.polls += 1
         if not self.link.connected and not await self._try_connect():
-            return self._emit(self._clock(), None, Quality.COMM, continues)
+            now = self._clock()
+            return self._emit(now, None, Quality.COMM, self._due(now, slot))
         values = self._nan_values.copy()
         quality = self._good_quality.copy()
         ts = self._clock()
+        due = self._due(ts, slot)
         failed: DeviceError | None = None
         link, unit, pause_s = self.link, self.device.config.unit, self.device.request_pause_s
         for request in self._requests:
@@ -256,7 +253,16 @@ class DevicePoller:
             else:
                 self._decode_short(request, payload, values, quality)
         self._account(failed)
-        return self._emit(ts, values, quality, continues)
+        return self._emit(ts, values, quality, due)
+
+    @staticmethod
+    def _due(ts: float, slot: float | None) -> float:
+        """The wall-clock time of ``slot`` (loop time), given the poll's read time ``ts``.
+
+        time.monotonic() rather than the loop's clock: uvloop's is milliseconds cached per
+        loop turn, and this is the lateness the detector corrects for.
+        """
+        return math.nan if slot is None else ts - (time.monotonic() - slot)
 
     @staticmethod
     def _decode_short(
@@ -351,13 +357,13 @@ class DevicePoller:
         ts: float,
         values: np.ndarray | None,
         quality: np.ndarray | Quality,
-        continues: bool,
+        due: float,
     ) -> PollSample:
         if values is None:
             values = np.full(self._n, np.nan, dtype=np.float32)
         if isinstance(quality, Quality):
             quality = np.full(self._n, int(quality), dtype=np.uint8)
-        sample = PollSample(self.device.name, ts, values, quality, continues)
+        sample = PollSample(self.device.name, ts, values, quality, due)
         try:
             self.sink(sample)
         except Exception:  # whatever breaks downstream, this device keeps being polled

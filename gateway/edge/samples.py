@@ -6,6 +6,7 @@ database; nothing downstream re-stamps it (stale data must never look fresh).
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -35,9 +36,11 @@ class PollSample:
     ts: float  # acquisition time, seconds since the epoch (UTC)
     values: npt.NDArray[np.float32]
     quality: npt.NDArray[np.uint8]
-    # The poll of the slot right after the previous poll's, none skipped (the poller's
-    # grid): it continues the detector's grid however late it was read, within a period.
-    continues: bool = False
+    # When the poll was due: the wall-clock time of its slot on the poller's grid (NaN: not
+    # polled on a grid). The detector places the poll by it (gateway.edge.detection), so a
+    # poll started late, or woken late by a busy VM, keeps its slot; ``ts`` stays the time
+    # it was read.
+    due: float = math.nan
 
     @property
     def good(self) -> bool:

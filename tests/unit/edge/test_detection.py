@@ -154,19 +154,43 @@ def test_a_latch_reset_sees_the_samples_still_waiting_for_their_block() -> None:
     assert detector._pending == [(T0 + 0.03, detector._pending[0][1])]
 
 
-@pytest.mark.parametrize("continues", [True, False])
-def test_a_late_poll_of_the_next_slot_keeps_the_grid(continues: bool) -> None:
-    # Polls at half past each second; the poll of slot 7 is read 0.55 s after its slot,
-    # more than edge_core's jitter. Marked by the poller as the poll of the slot after the
-    # last one's, it continues the grid and every 5 s window holds its 5 samples.
-    # Unmarked, it re-anchors the grid past the slot and the window it left is short.
+@pytest.mark.parametrize("placed_by", ["due", "read"])
+def test_a_poll_read_late_keeps_its_slot(placed_by: str) -> None:
+    # Polls due at half past each second; the poll of slot 7 is read 0.55 s after it was
+    # due, more than edge_core's jitter. Placed by when it was due (the poller's slot),
+    # every 5 s window holds its 5 samples. Placed by its read time (no ``due``), it
+    # re-anchors the grid past the slot and the window it left is one sample short.
     detector = DeviceDetector(_device())
     windows = []
     for k in range(21):
-        ts = T0 + k + 0.5 + (0.55 if k == 7 else 0.0)
-        sample = _sample(ts, 0.5 * k)  # rising, so every window is reported
-        marked = PollSample(sample.device, ts, sample.values, sample.quality, continues)
-        _, closed = detector.feed(marked)
+        due = T0 + k + 0.5
+        ts = due + (0.55 if k == 7 else 0.0)
+        sample = _sample(ts, 4.0 * k)  # rising: every window is reported
+        marked = PollSample(
+            sample.device,
+            ts,
+            sample.values,
+            sample.quality,
+            due if placed_by == "due" else math.nan,
+        )
+        transitions, closed = detector.feed(marked)
         windows += [(w.start - T0, w.points[0].count) for w in closed]
-    complete = [(0.0, 5), (5.0, 5), (10.0, 5), (15.0, 5)]
-    assert (windows == complete) is continues, windows
+        assert all(t.ts == ts for t in transitions)  # alarms keep the read time
+    if placed_by == "due":
+        assert windows == [(0.0, 5), (5.0, 5), (10.0, 5), (15.0, 5)]
+    else:
+        assert windows == [(0.0, 5), (5.0, 4), (10.0, 5), (15.0, 5)]
+
+
+def test_a_wall_clock_step_still_re_anchors() -> None:
+    # The slots themselves move 0.55 s later (the wall clock stepped forward): placed by
+    # when they were due, the polls re-anchor the grid once and the window of the step
+    # is short by one sample, as with read times.
+    detector = DeviceDetector(_device())
+    windows = []
+    for k in range(21):
+        due = T0 + k + 0.5 + (0.55 if k >= 7 else 0.0)
+        sample = _sample(due, 4.0 * k)
+        marked = PollSample(sample.device, due, sample.values, sample.quality, due)
+        windows += [(w.start - T0, w.points[0].count) for w in detector.feed(marked)[1]]
+    assert windows == [(0.0, 5), (5.0, 4), (10.0, 5), (15.0, 5)]

@@ -1,9 +1,9 @@
 """A poll that ends a little after the next slot starts the next one late, not skipped.
 
 If it started on time and ends at most half a period after the next slot, the next poll
-starts at once and is counted as ``late``: the sample is kept and, like every poll of
-the slot after the last poll's, marked ``continues``: it continues the detector's grid
-at that slot (tests/unit/edge/test_detection.py). A late poll that
+starts at once and is counted as ``late``: the sample is kept and, like every sample,
+says when its poll was due (``PollSample.due``), which the detector places it by
+(tests/unit/edge/test_detection.py). A late poll that
 ends late again, or any poll that ends more than half a period late, skips the missed
 slots and counts them as overruns: the lag never grows past half a period, nothing
 queues, and a device too slow for its period still shows its overruns. A real event
@@ -82,8 +82,10 @@ async def test_a_stall_keeps_its_sample_a_slow_device_still_overruns() -> None:
     # poll 2 is quick; poll 3 ends 0.4 s (4/5 of a period) after slot 5: slot 5 skipped.
     samples: list[PollSample] = []
     poller, offsets = await _starts([0.6, 0.45, 0.05, 0.9], 5, samples)
-    # the polls of slots 1 and 4 continue the grid; those after a skipped slot do not
-    assert [s.continues for s in samples[:5]] == [False, True, False, True, False]
+    # every sample says when its poll was due: slots 0, 1 (started late), 3, 4, 6
+    dues = [s.due - samples[0].due for s in samples[:5]]
+    slots = (0, 1, 3, 4, 6)
+    assert all(abs(d - k * PERIOD_S) < 0.005 for d, k in zip(dues, slots, strict=True)), dues
     assert poller.stats.late == 1
     assert poller.stats.overruns == 2
     assert 0.6 <= offsets[1] < 0.6 + TOLERANCE_S  # at once, not at slot 2

@@ -43,7 +43,8 @@ def test_quick_bench_measures_the_whole_pipeline() -> None:
     assert missed is not None, stdout
     cells = [[bench_number(x) for x in cell.split("/")] for cell in missed.group(1).split()]
     seconds, windows = sum(c[0] for c in cells), sum(c[1] for c in cells)
-    assert seconds >= 8 and windows >= 2 * seconds, stdout  # 3 devices, 1 s windows
+    # 2 bench devices (the gas detector is left out), 1 s windows
+    assert seconds >= 8 and windows >= 1.5 * seconds, stdout
     # a sampler wake-up held up 0.25 s leaves two seconds unjudged: 3 windows per device
     assert bench_number(missed["unjudged"]) <= 9, stdout
     latency = LATENCY.search(stdout)

@@ -50,6 +50,10 @@ class SiteSpec:
     poll_s: float
     window_s: float
     gas: bool = True
+    # Measurement window unless --seconds says otherwise. The 100 Hz site is judged on the
+    # seconds without stolen CPU time (bench/_pipeline_steal.py), and on this VM only one
+    # second in 20-30 had none: 180 s gives the verdict its 5 such seconds.
+    seconds: float = 30.0
 
     @property
     def requests_per_s(self) -> float:
@@ -76,7 +80,7 @@ SITES: dict[str, SiteSpec] = {
         SiteSpec("d10x20-100ms", 10, 20, 0.1, 1.0),
         SiteSpec("d50x20-1s", 50, 20, 1.0, 1.0),
         SiteSpec("d200x20-1s", 200, 20, 1.0, 1.0),
-        SiteSpec("d20x63-10ms", 20, 63, 0.01, 1.0),
+        SiteSpec("d20x63-10ms", 20, 63, 0.01, 1.0, seconds=180.0),
         SiteSpec("d20x63-20ms", 20, 63, 0.02, 1.0),  # not default: the same at half rate
         SiteSpec("d5x63-10ms", 5, 63, 0.01, 1.0),  # not default: 100 Hz, the machine not full
         SiteSpec("d500x10-1s-w5", 500, 10, 1.0, 5.0),

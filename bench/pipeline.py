@@ -1,6 +1,6 @@
 """Whole edge pipeline bench: `hazard-gateway edge` as a process, poll -> detect -> MQTT.
 
-    python3 bench/pipeline.py                       # every site, 30 s windows
+    python3 bench/pipeline.py                       # every site, 30 s windows (100 Hz: 180 s)
     python3 bench/pipeline.py --sites d50x20-1s,idle --seconds 60
     python3 bench/pipeline.py --quick               # one small site, ~20 s (test suite)
     python3 bench/pipeline.py --sites d50x20-1s --profile   # + cProfile of the edge (CPU)
@@ -240,7 +240,8 @@ def _measure(
     result: SiteResult,
 ) -> None:
     first = 1 if args.quick else 2
-    steps = max(1, math.ceil(args.seconds / STATUS_EVERY_S - 1e-9))
+    seconds = spec.seconds if args.seconds is None else args.seconds
+    steps = max(1, math.ceil(seconds / STATUS_EVERY_S - 1e-9))
     start_deadline = time.monotonic() + START_TIMEOUT_S + STATUS_EVERY_S * first
     _wait_statuses(watcher, first, start_deadline, children)
     start = watcher.statuses[first - 1]
@@ -366,7 +367,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--sites", default=",".join(DEFAULT_SITES), help=f"comma-separated, of: {', '.join(SITES)}"
     )
     parser.add_argument(
-        "--seconds", type=float, default=30.0, help="window per site, rounded up to 10 s steps"
+        "--seconds",
+        type=float,
+        default=None,
+        help="window per site, rounded up to 10 s steps (default 30 s; d20x63-10ms 180 s)",
     )
     parser.add_argument("--quick", action="store_true", help="the 'quick' site, one 10 s window")
     parser.add_argument(

@@ -14,7 +14,6 @@ import math
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +22,9 @@ import psutil
 from _pipeline_sites import ENTERPRISE
 from _pipeline_steal import WindowCount
 from paho.mqtt.enums import CallbackAPIVersion
+
+from gateway.contracts.telemetry import parse_window
+from gateway.errors import ContractError
 
 if TYPE_CHECKING:
     from tests.harness import Mosquitto
@@ -110,14 +112,18 @@ class Watcher:
 
 
 def _window_count(payload: bytes | bytearray) -> WindowCount | None:
-    """The window's device, start, length and most samples of a point (None: unreadable)."""
+    """The window's device, start, length and most samples of a point (None: unreadable).
+
+    Read with the contract's own parser, as ingest reads it.
+    """
     try:
-        body = json.loads(payload)
-        start = datetime.fromisoformat(body["ts"].replace("Z", "+00:00")).timestamp()
-        counts = [int(p["count"]) for p in body["points"].values()]
-        return WindowCount(str(body["device"]), start, float(body["window_s"]), max(counts))
-    except (ValueError, KeyError, TypeError, AttributeError):
+        wire, start = parse_window(bytes(payload))
+    except ContractError:
         return None
+    counts = [p["count"] for p in wire["points"].values()]
+    if not counts:
+        return None
+    return WindowCount(wire["device"], start, wire["window_s"], max(counts))
 
 
 def cpu_s(proc: psutil.Process | None) -> float:

@@ -4,9 +4,9 @@ Design choices, each from a peer's bug report:
 - polls run on a fixed time grid; a poll that overruns its period skips the missed
   slots and counts them (a popular Python gateway queues them and grows without bound),
   unless it started on time and ended at most ``LATE_START`` of a period after the next
-  slot: then the next poll starts at once, counted as late. At 100 Hz a stall of a few ms (a busy
-  tick, a VM's stolen time) had cost a sample of every device in the tick; a device too
-  slow for its period still skips every other slot and counts the overruns;
+  slot: then the next poll starts at once, counted as late. At 100 Hz a stall of a few ms
+  (a busy tick, a VM's stolen time) had cost a sample of every device in the tick; a
+  device too slow for its period still skips every other slot and counts the overruns;
 - every sample says when its poll was due (``PollSample.due``: the slot's wall-clock
   time), and the detector places it by that: a poll started late, or woken late by a busy
   VM, keeps its slot on the detector's grid. Placed by its read time, a poll read over half

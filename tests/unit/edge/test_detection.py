@@ -27,10 +27,12 @@ def _device(poll: float = 1.0) -> Device:
     return Device(config, profile, profile.points)
 
 
-def _sample(ts: float, gas: float, quality: list[int] | None = None) -> PollSample:
+def _sample(
+    ts: float, gas: float, quality: list[int] | None = None, due: float = math.nan
+) -> PollSample:
     values = np.array([gas, 0.0, 0.0], dtype=np.float32)
     q = np.array(quality or [0, 0, 0], dtype=np.uint8)
-    return PollSample("gas-01", ts, values, q)
+    return PollSample("gas-01", ts, values, q, due)
 
 
 def test_channel_config_maps_limits_and_range() -> None:
@@ -154,28 +156,27 @@ def test_a_latch_reset_sees_the_samples_still_waiting_for_their_block() -> None:
     assert detector._pending == [(T0 + 0.03, detector._pending[0][1])]
 
 
+def _windows(polls: list[tuple[float, float]]) -> list[tuple[float, int]]:
+    """(start - T0, count) of the windows closed by polls of (read time, due time)."""
+    detector = DeviceDetector(_device())
+    windows = []
+    for k, (ts, due) in enumerate(polls):
+        transitions, closed = detector.feed(_sample(ts, 4.0 * k, due=due))  # rising: all reported
+        windows += [(w.start - T0, w.points[0].count) for w in closed]
+        assert all(t.ts == ts for t in transitions)  # alarms keep the read time
+    return windows
+
+
 @pytest.mark.parametrize("placed_by", ["due", "read"])
 def test_a_poll_read_late_keeps_its_slot(placed_by: str) -> None:
     # Polls due at half past each second; the poll of slot 7 is read 0.55 s after it was
     # due, more than edge_core's jitter. Placed by when it was due (the poller's slot),
     # every 5 s window holds its 5 samples. Placed by its read time (no ``due``), it
     # re-anchors the grid past the slot and the window it left is one sample short.
-    detector = DeviceDetector(_device())
-    windows = []
-    for k in range(21):
-        due = T0 + k + 0.5
-        ts = due + (0.55 if k == 7 else 0.0)
-        sample = _sample(ts, 4.0 * k)  # rising: every window is reported
-        marked = PollSample(
-            sample.device,
-            ts,
-            sample.values,
-            sample.quality,
-            due if placed_by == "due" else math.nan,
-        )
-        transitions, closed = detector.feed(marked)
-        windows += [(w.start - T0, w.points[0].count) for w in closed]
-        assert all(t.ts == ts for t in transitions)  # alarms keep the read time
+    dues = [T0 + k + 0.5 for k in range(21)]
+    reads = [due + (0.55 if k == 7 else 0.0) for k, due in enumerate(dues)]
+    given = dues if placed_by == "due" else [math.nan] * len(dues)
+    windows = _windows(list(zip(reads, given, strict=True)))
     if placed_by == "due":
         assert windows == [(0.0, 5), (5.0, 5), (10.0, 5), (15.0, 5)]
     else:
@@ -186,11 +187,6 @@ def test_a_wall_clock_step_still_re_anchors() -> None:
     # The slots themselves move 0.55 s later (the wall clock stepped forward): placed by
     # when they were due, the polls re-anchor the grid once and the window of the step
     # is short by one sample, as with read times.
-    detector = DeviceDetector(_device())
-    windows = []
-    for k in range(21):
-        due = T0 + k + 0.5 + (0.55 if k >= 7 else 0.0)
-        sample = _sample(due, 4.0 * k)
-        marked = PollSample(sample.device, due, sample.values, sample.quality, due)
-        windows += [(w.start - T0, w.points[0].count) for w in detector.feed(marked)[1]]
+    dues = [T0 + k + 0.5 + (0.55 if k >= 7 else 0.0) for k in range(21)]
+    windows = _windows([(due, due) for due in dues])
     assert windows == [(0.0, 5), (5.0, 4), (10.0, 5), (15.0, 5)]

@@ -47,6 +47,7 @@ class SiteResult:
     edge_cores: float = 0.0
     rss_mb: float = 0.0
     hwm_mb: float = 0.0
+    anon_mb: float = 0.0  # of rss_mb, the edge's own (anonymous) pages
     sim_max: float = 0.0
     sim_total: float = 0.0
     sim_procs: int = 0
@@ -89,7 +90,7 @@ def print_table(results: list[SiteResult]) -> None:
     """One row per site."""
     header = (
         f"{'site':<14} {'s':>4} {'points/s':>9} {'polls/s':>8} {'ovr/s':>6} {'late/s':>6} "
-        f"{'fail':>4} {'edge cores':>10} {'pts/CPU-s':>10} {'RSS MB':>6} {'peak':>5} "
+        f"{'fail':>4} {'edge cores':>10} {'pts/CPU-s':>10} {'RSS MB':>6} {'peak':>5} {'anon':>5} "
         f"{'sim max/all (n)':>15} {'busy':>5} {'steal':>5} {'runq':>5} {'tel/s got/exp':>13} "
         f"{'backlog':>7} {'lat p99 ms (n)':>14} {'proc p99':>8}"
     )
@@ -103,7 +104,8 @@ def print_table(results: list[SiteResult]) -> None:
         print(
             f"{r.spec.name:<14} {r.seconds:>4.0f} {r.points_per_s:>9,.0f} {r.polls_per_s:>8,.1f} "
             f"{r.overruns_per_s:>6.1f} {r.late_per_s:>6.1f} {r.failures:>4} {r.edge_cores:>10.3f} "
-            f"{r.points_per_cpu_s:>10,.0f} {r.rss_mb:>6.0f} {r.hwm_mb:>5.0f} {sim:>15} "
+            f"{r.points_per_cpu_s:>10,.0f} {r.rss_mb:>6.0f} {r.hwm_mb:>5.0f} {r.anon_mb:>5.0f} "
+            f"{sim:>15} "
             f"{r.busy:>5.2f} {r.steal:>5.2f} {r.runq:>5.2f} {tel:>13} {r.backlog:>7} {lat:>14} "
             f"{proc:>8}"
         )

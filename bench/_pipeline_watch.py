@@ -2,8 +2,9 @@
 
 At every retained status message (``online``) the paho network thread samples, in this
 order and at once, the CPU time of the edge and of every simulator process (psutil), the
-edge's RSS, the machine's CPU times and the run-queue wait of the edge's main thread
-(/proc/PID/schedstat), so that two statuses bound a measurement window exactly.
+edge's RSS and its anonymous part (``status_mib``), the machine's CPU times and the
+run-queue wait of the edge's main thread (/proc/PID/schedstat), so that two statuses
+bound a measurement window exactly.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from gateway.errors import ContractError
 if TYPE_CHECKING:
     from tests.harness import Mosquitto
 
-__all__ = ["Sample", "Watcher", "busy_share", "cpu_s", "runq_s", "steal_share"]
+__all__ = ["Sample", "Watcher", "busy_share", "cpu_s", "runq_s", "status_mib", "steal_share"]
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Sample:
     sim_cpu: list[float]
     machine: Any
     rss: int
+    anon_mib: float  # RssAnon: the edge's own memory, without the libraries' file pages
     runq_s: float
 
 
@@ -98,8 +100,9 @@ class Watcher:
         except psutil.Error:
             return  # a process is gone; the main loop notices
         runq = runq_s(self.edge.pid) if self.edge else 0.0
+        anon = status_mib(self.edge.pid, "RssAnon") if self.edge else 0.0
         machine = psutil.cpu_times()
-        sample = Sample(now, time.monotonic(), body, edge_cpu, sims, machine, rss, runq)
+        sample = Sample(now, time.monotonic(), body, edge_cpu, sims, machine, rss, anon, runq)
         with self.lock:
             self.statuses.append(sample)
 
@@ -131,6 +134,21 @@ def cpu_s(proc: psutil.Process | None) -> float:
         return 0.0
     times = proc.cpu_times()
     return float(times.user + times.system)
+
+
+def status_mib(pid: int, field: str) -> float:
+    """A memory line of /proc/PID/status (``VmHWM``, ``RssAnon``...) in MiB; NaN if gone.
+
+    RSS counts the pages of shared libraries mapped from the page cache too: llvmlite's
+    179 MB library alone adds 43 MB after a cold start and 105 MB once the page cache holds
+    it in large folios (the same code, bench/README.md "Eighth pass"). ``RssAnon`` is the
+    memory the process itself allocated, which that state does not change.
+    """
+    with contextlib.suppress(OSError, IndexError, ValueError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) / 1024
+    return math.nan
 
 
 def runq_s(pid: int) -> float:

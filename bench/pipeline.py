@@ -87,7 +87,7 @@ from _pipeline_sites import (
     write_site,
 )
 from _pipeline_steal import StealSeconds, missed_samples
-from _pipeline_watch import Sample, Watcher, busy_share, steal_share
+from _pipeline_watch import Sample, Watcher, busy_share, status_mib, steal_share
 from latency import Child  # bench/ is on sys.path: run as a script
 
 import edge_core
@@ -111,14 +111,6 @@ START_TIMEOUT_S = 60.0
 
 def _points_of(site: Site) -> dict[str, int]:
     return {d.name: len(d.points) for d in site.devices}
-
-
-def _hwm_mb(pid: int) -> float:
-    with contextlib.suppress(OSError):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def _wait_statuses(watcher: Watcher, count: int, deadline: float, children: list[Child]) -> None:
@@ -187,7 +179,7 @@ def run_site(
         result.missed = missed_samples(
             received, spec.poll_s, steal, result.start, result.start + result.seconds - 1.0
         )
-        result.hwm_mb = _hwm_mb(edge.proc.pid)
+        result.hwm_mb = status_mib(edge.proc.pid, "VmHWM")
     finally:
         for child in reversed(children):
             child.stop()
@@ -295,6 +287,7 @@ def _figures(start: Sample, end: Sample, points: dict[str, int], result: SiteRes
     result.failures = failures
     result.edge_cores = (end.edge_cpu - start.edge_cpu) / seconds
     result.rss_mb = end.rss / 2**20
+    result.anon_mb = end.anon_mib
     sims = [b - a for a, b in zip(start.sim_cpu, end.sim_cpu, strict=True)]
     result.sim_max = max(sims, default=0.0) / seconds
     result.sim_total = sum(sims) / seconds

@@ -14,7 +14,8 @@ from tests.harness.bench import bench_number, quick_bench_stdout
 
 ROW = re.compile(
     r"^quick\s+(?P<s>\d+)\s+(?P<pts>[\d,]+)\s+(?P<polls>[\d,.]+)\s+(?P<ovr>[\d.]+)\s+"
-    r"(?P<late>[\d.]+)\s+(?P<fail>\d+)\s+(?P<cores>\d+\.\d+)\s+(?P<ptscpu>[\d,]+)\s+(?P<rss>\d+)\s",
+    r"(?P<late>[\d.]+)\s+(?P<fail>\d+)\s+(?P<cores>\d+\.\d+)\s+(?P<ptscpu>[\d,]+)\s+(?P<rss>\d+)\s+"
+    r"(?P<peak>\d+)\s+(?P<anon>\d+)\s",
     re.MULTILINE,
 )
 # seconds/windows/missed for no stolen time and four steal levels, then unjudged windows
@@ -38,6 +39,8 @@ def test_quick_bench_measures_the_whole_pipeline() -> None:
     assert int(row["fail"]) <= 2, stdout
     for name in ("cores", "ptscpu", "rss"):
         assert bench_number(row[name]) > 0, f"{name} is zero in: {row.group(0)}"
+    # the anonymous part of RSS: numpy, numba and the kernels alone hold tens of MiB
+    assert 20 <= bench_number(row["anon"]) < bench_number(row["rss"]), row.group(0)
     # Every window received in the measurement is judged by the stolen time of its seconds.
     missed = MISSED.search(stdout)
     assert missed is not None, stdout

@@ -182,7 +182,14 @@ def absolute_steps(schedule: dict[str, Any], t0: float) -> dict[str, list[Step]]
 class Child:
     """A child process in its own session, its output in a log file; SIGTERM then SIGKILL."""
 
-    def __init__(self, name: str, command: list[str], log: Path, stdout_pipe: bool = False):
+    def __init__(
+        self,
+        name: str,
+        command: list[str],
+        log: Path,
+        stdout_pipe: bool = False,
+        cwd: Path = ROOT,
+    ):
         self.name = name
         self.log = log
         self._log_file = log.open("wb")
@@ -191,7 +198,7 @@ class Child:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE if stdout_pipe else self._log_file,
             stderr=self._log_file,
-            cwd=ROOT,
+            cwd=cwd,
             start_new_session=True,
         )
 

@@ -219,7 +219,8 @@ def _start_edge(args: argparse.Namespace, site: Path, broker: Mosquitto, folder:
         command += ["-m", "gateway.cli"]
     command += ["edge", "--site", str(site), "--mqtt", broker.url]
     command += ["--state-dir", str(folder / "state")]
-    return Child("edge agent", command, folder / "edge.log")
+    # -m imports from the working directory first: --edge-root runs another checkout's edge
+    return Child("edge agent", command, folder / "edge.log", cwd=args.edge_root or ROOT)
 
 
 def _measure(
@@ -385,12 +386,21 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="cProfile the edge in the window, by CPU time (default) or wall time",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs, profiles)")
+    parser.add_argument(
+        "--edge-root",
+        type=Path,
+        default=None,
+        help="run `gateway.cli edge` from this checkout (e.g. a git worktree of older code, "
+        "for a before/after on one machine); the bench itself stays this one",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.sites, args.seconds = "quick", STATUS_EVERY_S
     unknown = [n for n in args.sites.split(",") if n not in SITES]
     if unknown:
         parser.error(f"unknown site(s) {', '.join(unknown)}; choose from {', '.join(SITES)}")
+    if args.edge_root is not None and not (args.edge_root / "gateway" / "cli.py").is_file():
+        parser.error(f"--edge-root {args.edge_root}: no gateway/cli.py there")
     if args.pin and (os.cpu_count() or 1) < 2:
         parser.error("--pin needs 2 cores")
     return args

@@ -5,6 +5,7 @@
     python3 bench/pipeline.py --quick               # one small site, ~20 s (test suite)
     python3 bench/pipeline.py --sites d50x20-1s --profile   # + cProfile of the edge (CPU)
     python3 bench/pipeline.py --sites d50x20-1s --profile wall   # where the loop waits
+    python3 bench/pipeline.py --edge-root /tmp/old  # another checkout's edge (before/after)
 
 Per site (bench/_pipeline_sites.py lists them), one run:
 

@@ -402,6 +402,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"unknown site(s) {', '.join(unknown)}; choose from {', '.join(SITES)}")
     if args.edge_root is not None and not (args.edge_root / "gateway" / "cli.py").is_file():
         parser.error(f"--edge-root {args.edge_root}: no gateway/cli.py there")
+    if args.edge_root is not None and args.profile:  # the profiler would import this checkout
+        parser.error("--edge-root and --profile do not go together")
     if args.pin and (os.cpu_count() or 1) < 2:
         parser.error("--pin needs 2 cores")
     return args
@@ -443,7 +445,10 @@ def main(argv: list[str] | None = None) -> int:
     print_table(results)
     print_missed(results)
     print_summary(results)
-    print("\nEdge memory by import (fresh interpreter; the RSS column adds the site's own state):")
+    print(
+        "\nEdge memory by import (fresh interpreter; the RSS column adds the site's own state"
+        + (f"; this checkout's code, not {args.edge_root}):" if args.edge_root else "):")
+    )
     here = Path(__file__).resolve().parent
     subprocess.run([sys.executable, str(here / "_pipeline_memory.py")], check=False)
     errors = [f"{r.spec.name}: {e}" for r in results for e in r.errors]
